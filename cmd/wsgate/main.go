@@ -1,0 +1,151 @@
+// Command wsgate runs the WebSocket push gateway: clients connect to -ws-addr,
+// backends drive it through the REST API on -api-addr. Every flag can also be
+// set through an environment variable (WSGATE_ plus the flag name in upper case
+// with dashes as underscores, e.g. WSGATE_API_TOKEN); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsgate/wsgate/httpapi"
+	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/wsframe"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "wsgate:", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything the flags set.
+type config struct {
+	ws              poller.Config
+	api             httpapi.Config
+	origins         string
+	logLevel        string
+	shutdownTimeout time.Duration
+}
+
+// parseFlags reads args, with WSGATE_* environment variables as defaults.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("wsgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.ws.Addr, "ws-addr", poller.DefaultAddr, "WebSocket listen address")
+	fs.StringVar(&c.ws.Path, "ws-path", "", "only this request path upgrades (default: any path)")
+	fs.StringVar(&c.api.Addr, "api-addr", httpapi.DefaultAddr, "REST API listen address")
+	fs.StringVar(&c.api.Token, "api-token", "", "bearer token the REST API requires (default: none)")
+	fs.DurationVar(&c.ws.HeartbeatTimeout, "heartbeat-timeout", poller.DefaultHeartbeatTimeout, "close clients silent this long (code 4000)")
+	fs.DurationVar(&c.ws.PingInterval, "ping-interval", 0, "send WebSocket Ping frames this often (0: never)")
+	fs.DurationVar(&c.ws.HandshakeTimeout, "handshake-timeout", poller.DefaultHandshakeTimeout, "close connections that do not finish the upgrade in time")
+	fs.IntVar(&c.ws.MaxMessage, "max-message", poller.DefaultMaxMessage, "largest inbound message in bytes (1009 over it)")
+	fs.IntVar(&c.ws.MaxConns, "max-conns", 0, "most upgraded connections; over it upgrades get 503 (0: unlimited)")
+	fs.IntVar(&c.ws.SendQueue, "send-queue", poller.DefaultSendQueue, "per-connection outbound queue in bytes; a client over it is closed as a slow consumer")
+	fs.DurationVar(&c.ws.WriteTimeout, "write-timeout", poller.DefaultWriteTimeout, "close a client whose socket accepts nothing for this long")
+	fs.IntVar(&c.ws.BufferSize, "buffer-size", poller.DefaultBufferSize, "netpoll buffer size per connection in bytes")
+	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
+	fs.IntVar(&c.api.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "WSGATE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := f.Value.Set(v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, o := range strings.Split(c.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.ws.AllowedOrigins = append(c.ws.AllowedOrigins, o)
+		}
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// run wires the registry, the WebSocket poller and the REST API, serves until
+// SIGINT or SIGTERM, then shuts down within -shutdown-timeout.
+func run(args []string, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.New[*wsframe.Frame](registry.Config{})
+	if err != nil {
+		return err
+	}
+	c.ws.Logger = log
+	c.ws.OnOpen = func(conn *poller.Conn) error { return reg.Add(conn) }
+	c.ws.OnClose = func(conn *poller.Conn) { reg.Remove(conn.ID()) }
+	ws, err := poller.New(c.ws)
+	if err != nil {
+		return err
+	}
+	c.api.Logger = log
+	c.api.Stats = func() any { return ws.Stats() }
+	api, err := httpapi.New(reg, c.api)
+	if err != nil {
+		ws.Shutdown(context.Background())
+		return err
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- ws.Serve() }()
+	go func() { errc <- api.Serve() }()
+	log.Info("wsgate listening", "ws", ws.Addr().String(), "api", api.Addr().String())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var serveErr error
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case serveErr = <-errc:
+		log.Error("server stopped", "err", serveErr)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	err = errors.Join(serveErr, ws.Shutdown(ctx), api.Shutdown(ctx))
+	log.Info("stopped", "err", err)
+	return err
+}

@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// stats answers GET /stats: gateway counts, the Stats hook's fields, and process
+// metrics. ?gc=1 runs a GC (and returns freed memory to the OS) first, so memory
+// per connection can be measured.
+func stats(s *Server, q *fasthttp.Args) (any, error) {
+	if string(q.Peek("gc")) == "1" {
+		debug.FreeOSMemory()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	out := map[string]any{
+		"connections":      s.hub.Count(),
+		"uids":             s.hub.UIDCount(),
+		"groups":           s.hub.GroupTotal(),
+		"goroutines":       runtime.NumGoroutine(),
+		"heap_inuse_bytes": ms.HeapInuse,
+		"heap_alloc_bytes": ms.HeapAlloc,
+		"sys_bytes":        ms.Sys,
+		"rss_bytes":        rssBytes(),
+		"cpu_seconds":      cpuSeconds(),
+		"num_gc":           ms.NumGC,
+		"pid":              os.Getpid(),
+		"uptime_s":         time.Since(s.started).Seconds(),
+	}
+	if s.cfg.Stats != nil {
+		b, err := json.Marshal(s.cfg.Stats())
+		if err != nil {
+			return nil, err
+		}
+		var extra map[string]any
+		if err := json.Unmarshal(b, &extra); err != nil {
+			return nil, err
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// rssBytes reads the resident set size from /proc/self/statm (0 where absent).
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// cpuSeconds is the process's user plus system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}

@@ -1,0 +1,110 @@
+package poller
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ErrConfig wraps every Config validation error.
+var ErrConfig = errors.New("poller: invalid config")
+
+// Defaults for the zero values of Config.
+const (
+	DefaultAddr             = ":8282"
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultHeartbeatTimeout = 60 * time.Second
+	DefaultMaxMessage       = 64 << 10
+	DefaultSendQueue        = 1 << 20
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultBufferSize       = 256
+	DefaultMaxHeaderBytes   = 8 << 10
+)
+
+// Close codes the gateway sends besides the RFC 6455 ones.
+const (
+	CloseGoingAway        uint16 = 1001 // server shutdown
+	ClosePolicy           uint16 = 1008 // slow consumer
+	CloseInternal         uint16 = 1011 // OnOpen refused the connection
+	CloseHeartbeatTimeout uint16 = 4000 // client silent for HeartbeatTimeout
+)
+
+// Config configures a Server. Zero values mean the documented defaults.
+type Config struct {
+	Addr             string        // listen address; DefaultAddr
+	Path             string        // if set, only this request path upgrades (others get 404)
+	HandshakeTimeout time.Duration // whole opening handshake; DefaultHandshakeTimeout
+	HeartbeatTimeout time.Duration // silence after which a client is closed with 4000; DefaultHeartbeatTimeout
+	PingInterval     time.Duration // server Ping frames to every client; 0 disables
+	MaxMessage       int           // inbound message limit (1009 over it); DefaultMaxMessage
+	MaxConns         int           // upgraded connections; over it the upgrade gets 503; 0 = unlimited
+	SendQueue        int           // per-connection outbound queue in bytes; DefaultSendQueue
+	WriteTimeout     time.Duration // a flush blocked this long closes the connection; DefaultWriteTimeout
+	AllowedOrigins   []string      // Origin header values allowed to upgrade; empty or "*" = any; no Origin = allowed
+	MaxHeaderBytes   int           // opening handshake size limit (431 over it); DefaultMaxHeaderBytes
+
+	// BufferSize sets netpoll's per-connection buffer size and minimum node size
+	// (netpoll.Configure BufferSize and netpoll.LinkBufferCap). These are
+	// PROCESS-GLOBAL in netpoll: the last Server created wins. DefaultBufferSize.
+	BufferSize int
+
+	Logger *slog.Logger // nil = slog.Default()
+
+	// OnOpen is called once per upgraded connection, from the goroutine that
+	// upgraded it, before any frame other than the id frame can be queued by
+	// others. A non-nil error closes the connection with 1011. May be nil.
+	OnOpen func(c *Conn) error
+	// OnClose is called exactly once for every connection that reached OnOpen, from
+	// whichever goroutine ended it. It must not block. May be nil.
+	OnClose func(c *Conn)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	setDefault(&c.Addr, DefaultAddr)
+	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	setDefault(&c.MaxMessage, DefaultMaxMessage)
+	setDefault(&c.SendQueue, DefaultSendQueue)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.BufferSize, DefaultBufferSize)
+	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.HandshakeTimeout < 0, c.HeartbeatTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0:
+		return c, fmt.Errorf("%w: negative duration", ErrConfig)
+	case c.MaxMessage < 0, c.MaxConns < 0, c.SendQueue < 0, c.BufferSize < 0, c.MaxHeaderBytes < 0:
+		return c, fmt.Errorf("%w: negative size", ErrConfig)
+	case c.PingInterval > 0 && c.PingInterval >= c.HeartbeatTimeout:
+		return c, fmt.Errorf("%w: ping interval %v must be shorter than heartbeat timeout %v", ErrConfig, c.PingInterval, c.HeartbeatTimeout)
+	case c.MaxHeaderBytes < 256:
+		return c, fmt.Errorf("%w: max header bytes %d below 256", ErrConfig, c.MaxHeaderBytes)
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// wheelShape picks a tick fine enough for the shortest timeout (1/20 of it,
+// between 5 ms and 250 ms) and enough slots to cover the longest in one lap, up
+// to 65,536 slots (longer timeouts take several laps: expire re-arms).
+func (c Config) wheelShape() (tick time.Duration, slots int) {
+	shortest := min(c.HandshakeTimeout, c.HeartbeatTimeout)
+	longest := max(c.HandshakeTimeout, c.HeartbeatTimeout)
+	if c.PingInterval > 0 {
+		shortest = min(shortest, c.PingInterval)
+	}
+	tick = min(max(shortest/20, 5*time.Millisecond), 250*time.Millisecond)
+	slots = 2
+	for time.Duration(slots-1)*tick < longest && slots < 1<<16 {
+		slots <<= 1
+	}
+	return tick, slots
+}

@@ -1,0 +1,224 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/gobwas/ws"
+	"github.com/google/uuid"
+
+	"github.com/wsgate/wsgate/poller/wheel"
+	"github.com/wsgate/wsgate/wsframe"
+)
+
+// Server accepts WebSocket clients on one listener. Create it with New, run Serve,
+// stop it with Shutdown.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	ln       netpoll.Listener
+	evl      netpoll.EventLoop
+	wheel    *wheel.Wheel[*Conn]
+	upgrader ws.Upgrader
+	started  time.Time
+
+	hsTicks, hbTicks, pingTicks int64
+
+	conns atomic.Int64 // upgraded, not yet released
+	live  atomic.Int64 // TCP connections netpoll has not closed yet
+	stats counters
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	stopping     atomic.Bool
+}
+
+// counters are the server's monotonically increasing statistics.
+type counters struct {
+	framesSent, bytesSent                 atomic.Int64
+	messagesReceived, bytesReceived       atomic.Int64
+	slowConsumerCloses, heartbeatTimeouts atomic.Int64
+	handshakeTimeouts, handshakeFailures  atomic.Int64
+	protocolErrors, rejectedFull          atomic.Int64
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Connections        int64 `json:"connections"`          // upgraded and open
+	Handshaking        int64 `json:"handshaking"`          // TCP connections not upgraded (yet) or closing
+	FramesSent         int64 `json:"frames_sent"`          // frames written to sockets
+	BytesSent          int64 `json:"bytes_sent"`           // bytes written to sockets
+	MessagesReceived   int64 `json:"messages_received"`    // complete client messages and control frames
+	BytesReceived      int64 `json:"bytes_received"`       // bytes read after upgrades
+	SlowConsumerCloses int64 `json:"slow_consumer_closes"` // clients closed for an overfull send queue
+	HeartbeatTimeouts  int64 `json:"heartbeat_timeouts"`   // clients closed for silence
+	HandshakeTimeouts  int64 `json:"handshake_timeouts"`   // handshakes that did not finish in time
+	HandshakeFailures  int64 `json:"handshake_failures"`   // rejected handshakes (bad request, origin, path...)
+	ProtocolErrors     int64 `json:"protocol_errors"`      // clients failed for RFC 6455 violations
+	RejectedFull       int64 `json:"rejected_full"`        // upgrades refused with 503 at MaxConns
+}
+
+var (
+	errMaxConns = ws.RejectConnectionError(ws.RejectionStatus(503), ws.RejectionReason("server full"))
+	errOrigin   = ws.RejectConnectionError(ws.RejectionStatus(403), ws.RejectionReason("origin not allowed"))
+	errPath     = ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("no WebSocket at this path"))
+	errStopping = ws.RejectConnectionError(ws.RejectionStatus(503), ws.RejectionReason("server shutting down"))
+)
+
+// Frames every connection shares.
+var (
+	pongFrame = wsframe.NewFrame(ws.OpText, []byte("pong"))
+	pingFrame = wsframe.NewFrame(ws.OpPing, nil)
+)
+
+// New validates cfg, configures netpoll and listens on cfg.Addr. Call Serve next.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	tick, slots := cfg.wheelShape()
+	if s.wheel, err = wheel.New(tick, slots, s.expire); err != nil {
+		return nil, err
+	}
+	s.hsTicks = s.wheel.Ticks(cfg.HandshakeTimeout)
+	s.hbTicks = s.wheel.Ticks(cfg.HeartbeatTimeout)
+	if cfg.PingInterval > 0 {
+		s.pingTicks = s.wheel.Ticks(cfg.PingInterval)
+	}
+	s.upgrader = s.newUpgrader()
+	uuid.EnableRandPool()
+
+	netpoll.LinkBufferCap = cfg.BufferSize
+	if err := netpoll.Configure(netpoll.Config{BufferSize: cfg.BufferSize}); err != nil {
+		s.wheel.Stop()
+		return nil, fmt.Errorf("poller: configure netpoll: %w", err)
+	}
+	if s.ln, err = netpoll.CreateListener("tcp", cfg.Addr); err != nil {
+		s.wheel.Stop()
+		return nil, fmt.Errorf("poller: listen %s: %w", cfg.Addr, err)
+	}
+	s.evl, err = netpoll.NewEventLoop(s.onRequest,
+		netpoll.WithOnPrepare(s.onPrepare),
+		netpoll.WithWriteTimeout(cfg.WriteTimeout),
+	)
+	if err != nil {
+		s.ln.Close()
+		s.wheel.Stop()
+		return nil, fmt.Errorf("poller: event loop: %w", err)
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Shutdown. It returns nil after Shutdown.
+func (s *Server) Serve() error {
+	err := s.evl.Serve(s.ln)
+	if s.stopping.Load() {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, sends Close 1001 to every client, waits for their
+// queues to drain and their sockets to close, and force-closes what is left when
+// ctx expires. Idempotent; later calls return the first call's result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.stopping.Store(true)
+		s.ln.Close() // stop accepting; Serve returns
+		s.wheel.Stop()
+		s.wheel.Each(func(n *wheel.Node[*Conn]) {
+			if c := n.Value; c.state.Load() == stateOpen {
+				c.Close(CloseGoingAway, "server shutdown")
+			} else {
+				c.nc.Close()
+			}
+		})
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for s.live.Load() > 0 && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+		s.shutdownErr = errors.Join(ctx.Err(), s.evl.Shutdown(ctx))
+	})
+	return s.shutdownErr
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	conns := s.conns.Load()
+	return Stats{
+		Connections:        conns,
+		Handshaking:        max(s.live.Load()-conns, 0),
+		FramesSent:         s.stats.framesSent.Load(),
+		BytesSent:          s.stats.bytesSent.Load(),
+		MessagesReceived:   s.stats.messagesReceived.Load(),
+		BytesReceived:      s.stats.bytesReceived.Load(),
+		SlowConsumerCloses: s.stats.slowConsumerCloses.Load(),
+		HeartbeatTimeouts:  s.stats.heartbeatTimeouts.Load(),
+		HandshakeTimeouts:  s.stats.handshakeTimeouts.Load(),
+		HandshakeFailures:  s.stats.handshakeFailures.Load(),
+		ProtocolErrors:     s.stats.protocolErrors.Load(),
+		RejectedFull:       s.stats.rejectedFull.Load(),
+	}
+}
+
+// onPrepare runs on the poller goroutine for each accepted socket: it only
+// allocates the Conn and arms the handshake timeout.
+func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
+	c := &Conn{srv: s, nc: nc}
+	c.node.Value = c
+	s.live.Add(1)
+	nc.AddCloseCallback(c.onNetpollClose)
+	c.lastSeen.Store(s.wheel.Now())
+	s.wheel.Add(&c.node, s.hsTicks)
+	return (*connCtx)(c)
+}
+
+// expire runs on the wheel goroutine when a connection's timer fires: it closes
+// stalled handshakes and silent clients, sends server pings, and re-arms.
+func (s *Server) expire(n *wheel.Node[*Conn]) {
+	c := n.Value
+	if c.released.Load() {
+		return
+	}
+	now := s.wheel.Now()
+	last := c.lastSeen.Load()
+	if c.state.Load() == stateHandshake {
+		if now-last >= s.hsTicks {
+			s.stats.handshakeTimeouts.Add(1)
+			c.nc.Close()
+			return
+		}
+		s.wheel.Add(n, last+s.hsTicks-now)
+		return
+	}
+	if now-last >= s.hbTicks {
+		s.stats.heartbeatTimeouts.Add(1)
+		c.Close(CloseHeartbeatTimeout, "heartbeat timeout")
+		return
+	}
+	next := last + s.hbTicks
+	if s.pingTicks > 0 {
+		if now-c.lastPing >= s.pingTicks {
+			c.Send(pingFrame)
+			c.lastPing = now
+		}
+		next = min(next, c.lastPing+s.pingTicks)
+	}
+	s.wheel.Add(n, next-now)
+}
