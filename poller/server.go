@@ -182,6 +182,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	c := &Conn{srv: s, nc: nc}
 	c.node.Value = c
+	c.dec.MaxMessage = s.cfg.MaxMessage
 	s.live.Add(1)
 	nc.AddCloseCallback(c.onNetpollClose)
 	c.lastSeen.Store(s.wheel.Now())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -35,7 +36,9 @@ func TestChurn(t *testing.T) {
 		func(_ *rand.Rand, id string) { okOr("UnbindUID", r.UnbindUID(id), ErrNotFound) },
 		func(rng *rand.Rand, id string) { okOr("JoinGroups", r.JoinGroups(id, pick2(rng, groups)), ErrNotFound) },
 		func(rng *rand.Rand, id string) { okOr("JoinGroups", r.JoinGroups(id, pick2(rng, groups)), ErrNotFound) },
-		func(rng *rand.Rand, id string) { okOr("LeaveGroups", r.LeaveGroups(id, pick2(rng, groups)), ErrNotFound) },
+		func(rng *rand.Rand, id string) {
+			okOr("LeaveGroups", r.LeaveGroups(id, pick2(rng, groups)), ErrNotFound)
+		},
 		func(rng *rand.Rand, _ string) { r.DissolveGroup(pick(rng, groups)) },
 		func(rng *rand.Rand, _ string) { r.CloseUID(pick(rng, uids), 1000, "") },
 		func(_ *rand.Rand, id string) { r.SendAll(1, []string{id}) },
@@ -53,16 +56,20 @@ func TestChurn(t *testing.T) {
 	}
 
 	deadline := time.Now().Add(time.Second)
+	var done atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for time.Now().Before(deadline) {
+			n := 0
+			for ; time.Now().Before(deadline); n++ {
 				ops[rng.IntN(len(ops))](rng, pick(rng, ids))
 			}
+			done.Add(int64(n))
 		})
 	}
 	wg.Wait()
+	t.Logf("%d operations; %d clients, %d uids, %d groups left", done.Load(), r.Count(), r.UIDCount(), r.GroupTotal())
 
 	checkConsistent(t, r)
 	for _, id := range ids {

@@ -14,6 +14,11 @@ import (
 
 // Conn is the registry's view of one connection. Implementations must make Send and Close
 // non-blocking and safe for concurrent use.
+//
+// The registry calls them with no registry lock held, on the goroutine of the
+// method that sends or closes or, for big sends, on its fan-out goroutines.
+// A message m is passed as is to every targeted connection; with a reference
+// type M, the connections share it and must not modify it.
 type Conn[M any] interface {
 	ID() string                       // stable unique client id
 	RemoteAddr() string               // peer address, for Info
@@ -57,8 +62,9 @@ var (
 	ErrConfig    = errors.New("registry: invalid config")
 )
 
-// Registry is the hub. Create it with New; every method is safe for
-// concurrent use (see the package documentation for the locking rules).
+// Registry is the hub. Create it with New (the zero value is not usable);
+// every method is safe for concurrent use (see the package documentation for
+// the locking rules).
 type Registry[M any] struct {
 	seed    maphash.Seed
 	mask    uint64

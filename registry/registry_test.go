@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // fakeConn is a Conn[int] that counts what it accepts and, like the real
@@ -347,5 +348,14 @@ func TestEach(t *testing.T) {
 				t.Errorf("Count() = %d, want %d", got, wantCount)
 			}
 		})
+	}
+}
+
+// TestEntrySize guards the per-client footprint: 500,000 clients each hold
+// one entry.
+func TestEntrySize(t *testing.T) {
+	const max = 96
+	if got := unsafe.Sizeof(entry[int]{}); got > max {
+		t.Errorf("entry is %d bytes, want <= %d", got, max)
 	}
 }

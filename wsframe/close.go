@@ -15,7 +15,8 @@ const maxCloseReason = ws.MaxControlFramePayloadSize - 2
 // and returns its status code and reason. The reason aliases p.
 //
 //   - An empty payload is valid and means no status: (1005, nil, nil).
-//   - A payload of one byte is ErrBadClosePayload.
+//   - A payload of one byte, or of more than 125 bytes (the limit of every
+//     control frame, section 5.5), is ErrBadClosePayload.
 //   - A code that is invalid on the wire is ErrBadClosePayload: 0-999, 1004,
 //     1005, 1006, 1015, 1016-2999 and 5000 and over. The valid ones are
 //     1000-1003, 1007-1014 (1012-1014 are registered with IANA) and 3000-4999
@@ -28,6 +29,9 @@ func ParseClose(p []byte) (code ws.StatusCode, reason []byte, err error) {
 	case 0:
 		return ws.StatusNoStatusRcvd, nil, nil
 	case 1:
+		return 0, nil, ErrBadClosePayload
+	}
+	if len(p) > ws.MaxControlFramePayloadSize {
 		return 0, nil, ErrBadClosePayload
 	}
 	code = ws.StatusCode(binary.BigEndian.Uint16(p))

@@ -66,10 +66,11 @@ type Decoder struct {
 // err. When nothing completed, m.Op is 0, err is nil and n is len(b): feed
 // the next bytes. Otherwise call Next again with b[n:].
 //
-// Next unmasks payloads in place, so it modifies b. m.Payload aliases b when an
-// unfragmented message or a control frame arrived whole in b, and the
-// Decoder's buffer otherwise; it is valid until the next call of Next or Reset,
-// so copy what must outlive it. Control frames (RFC 6455 section 5.5) are
+// Next unmasks a payload that is whole in b in place, so it may modify
+// b[:n]. m.Payload then aliases b; a message that spanned chunks or fragments
+// is in the Decoder's buffer instead. Either way m.Payload is valid until the
+// next call of Next or Reset (and, when it aliases b, while b's bytes are), so
+// copy what must outlive it. Control frames (RFC 6455 section 5.5) are
 // returned as soon as they complete, also between the fragments of a data
 // message, which stays open. Close payloads are validated with [ParseClose]
 // before the Close is returned. Pings and pongs are returned, not answered.

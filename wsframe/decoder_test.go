@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/gobwas/ws"
@@ -23,7 +25,7 @@ type decodeCase struct {
 
 // decodeCases covers every receive-side rule (RFC 6455 section 5), named by
 // rule and, where one matches, by the Autobahn test case.
-func decodeCases(t *testing.T) []decodeCase {
+func decodeCases(t testing.TB) []decodeCase {
 	const (
 		textOp = ws.OpText
 		binOp  = ws.OpBinary
@@ -344,12 +346,12 @@ func TestDecoderUTF8FailFast(t *testing.T) {
 		},
 		{
 			name:   "overlong lead byte, frame cut after it",
-			in:     clientFrame(t, text("\xc0")),
+			in:     clientFrame(t, text("\xc0more")),
 			chunks: []int{2 + 4 + 1},
 		},
 		{
 			name:   "first fragment invalid, the rest not sent",
-			in:     clientFrame(t, fragment(ws.OpText, false, "abc\xf5")),
+			in:     stream(t, fragment(ws.OpText, false, "abc\xf5"), fragment(ws.OpContinuation, true, "d")),
 			chunks: []int{2 + 4 + 4},
 		},
 		{
@@ -451,7 +453,9 @@ func inside(p, b []byte) bool {
 // holds no heap memory, whatever path the last message took, and that its
 // state is small.
 func TestDecoderIdleHoldsNoBuffer(t *testing.T) {
-	if size := unsafe.Sizeof(Decoder{}); size > 96 {
+	size := unsafe.Sizeof(Decoder{})
+	t.Logf("Decoder: %d bytes", size)
+	if size > 96 {
 		t.Errorf("Decoder is %d bytes, want at most 96 (500k idle connections)", size)
 	}
 	tests := []struct {
@@ -660,4 +664,101 @@ func TestCloseCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecoderSplit checks that any input cut at any points decodes to the
+// same messages and error as the input fed whole, and fed byte by byte.
+// cuts gives the chunk lengths, cycled.
+func FuzzDecoderSplit(f *testing.F) {
+	for i, tc := range decodeCases(f) {
+		if len(tc.in) <= 1024 {
+			f.Add(tc.in, []byte{byte(i % 7), 3, byte(i)})
+		}
+	}
+	f.Add(stream(f, fragment(ws.OpText, false, "héllo"), ping("p"), fragment(ws.OpContinuation, true, "wörld")), []byte{9, 1, 200})
+	f.Add(stream(f, binMsg(250)), []byte{14})           // over the fuzz limit
+	f.Add(stream(f, text("a\xed\xa0\x80b")), []byte{7}) // fail fast inside a frame
+	f.Fuzz(func(t *testing.T, data []byte, cuts []byte) {
+		const maxMessage = 200
+		lens := []int{1}
+		if len(cuts) > 0 {
+			lens = lens[:0]
+			for _, c := range cuts {
+				lens = append(lens, int(c))
+			}
+			lens = append(lens, 1)
+		}
+		want, wantErr := decodeChunks(t, maxMessage, whole(data))
+		feeds := map[string][][]byte{"split": splitAt(data, lens)}
+		if len(data) <= 4096 {
+			feeds["byte-by-byte"] = byteByByte(data)
+		}
+		for name, chunks := range feeds {
+			got, err := decodeChunks(t, maxMessage, chunks)
+			if err != wantErr || !sameMsgs(got, want) {
+				t.Fatalf("%s: (%v, %v), whole: (%v, %v)", name, got, err, want, wantErr)
+			}
+		}
+		for _, m := range want {
+			if m.op == ws.OpText && !utf8.ValidString(m.payload) {
+				t.Fatalf("text message is not UTF-8: %v", m)
+			}
+			if m.op.IsControl() && len(m.payload) > 125 || len(m.payload) > maxMessage {
+				t.Fatalf("message over its limit: %v", m)
+			}
+		}
+	})
+}
+
+func BenchmarkDecoderNext(b *testing.B) {
+	for _, size := range []int{64, 4096} {
+		b.Run(fmt.Sprintf("op=text/size=%d/chunk=whole", size), func(b *testing.B) {
+			in := zeroMaskedText(size)
+			var d Decoder
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				m, n, err := d.Next(in)
+				if err != nil || n != len(in) || len(m.Payload) != size {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("op=binary/size=%d/chunk=whole", size), func(b *testing.B) {
+			in := clientFrame(b, binMsg(size))
+			var d Decoder
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				// Unmasking twice restores the masked bytes: binary is not
+				// validated, so the same input serves every iteration.
+				m, n, err := d.Next(in)
+				if err != nil || n != len(in) || len(m.Payload) != size {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// A frame that spans TCP chunks goes through the reassembly buffer, which
+	// is allocated per message and released when it completes.
+	b.Run("op=text/size=4096/chunk=1460", func(b *testing.B) {
+		in := clientFrame(b, text(strings.Repeat("0123456789abcdef", 256)))
+		chunks := splitAt(in, []int{1460})
+		var d Decoder
+		b.SetBytes(4096)
+		b.ReportAllocs()
+		for b.Loop() {
+			var m Message
+			for _, c := range chunks {
+				var err error
+				m, _, err = d.Next(c) // the buffered path leaves c untouched
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if len(m.Payload) != 4096 {
+				b.Fatal("no message")
+			}
+		}
+	})
 }

@@ -94,8 +94,48 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// run wires the registry, the WebSocket poller and the REST API, serves until
-// SIGINT or SIGTERM, then shuts down within -shutdown-timeout.
+// gateway is the running process: registry, WebSocket server and REST API.
+type gateway struct {
+	log  *slog.Logger
+	reg  *registry.Registry[*wsframe.Frame]
+	ws   *poller.Server
+	api  *httpapi.Server
+	errc chan error // a Serve that returned
+}
+
+// start wires the registry, the WebSocket poller and the REST API and serves them
+// in the background.
+func start(c config, log *slog.Logger) (*gateway, error) {
+	reg, err := registry.New[*wsframe.Frame](registry.Config{})
+	if err != nil {
+		return nil, err
+	}
+	c.ws.Logger = log
+	c.ws.OnOpen = func(conn *poller.Conn) error { return reg.Add(conn) }
+	c.ws.OnClose = func(conn *poller.Conn) { reg.Remove(conn.ID()) }
+	ws, err := poller.New(c.ws)
+	if err != nil {
+		return nil, err
+	}
+	c.api.Logger = log
+	c.api.Stats = func() any { return ws.Stats() }
+	api, err := httpapi.New(reg, c.api)
+	if err != nil {
+		return nil, errors.Join(err, ws.Shutdown(context.Background()))
+	}
+	g := &gateway{log: log, reg: reg, ws: ws, api: api, errc: make(chan error, 2)}
+	go func() { g.errc <- ws.Serve() }()
+	go func() { g.errc <- api.Serve() }()
+	log.Info("wsgate listening", "ws", ws.Addr().String(), "api", api.Addr().String())
+	return g, nil
+}
+
+// shutdown closes every client with 1001, then stops the API; both within ctx.
+func (g *gateway) shutdown(ctx context.Context) error {
+	return errors.Join(g.ws.Shutdown(ctx), g.api.Shutdown(ctx))
+}
+
+// run serves until SIGINT or SIGTERM, then shuts down within -shutdown-timeout.
 func run(args []string, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -108,30 +148,10 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reg, err := registry.New[*wsframe.Frame](registry.Config{})
+	g, err := start(c, log)
 	if err != nil {
 		return err
 	}
-	c.ws.Logger = log
-	c.ws.OnOpen = func(conn *poller.Conn) error { return reg.Add(conn) }
-	c.ws.OnClose = func(conn *poller.Conn) { reg.Remove(conn.ID()) }
-	ws, err := poller.New(c.ws)
-	if err != nil {
-		return err
-	}
-	c.api.Logger = log
-	c.api.Stats = func() any { return ws.Stats() }
-	api, err := httpapi.New(reg, c.api)
-	if err != nil {
-		ws.Shutdown(context.Background())
-		return err
-	}
-
-	errc := make(chan error, 2)
-	go func() { errc <- ws.Serve() }()
-	go func() { errc <- api.Serve() }()
-	log.Info("wsgate listening", "ws", ws.Addr().String(), "api", api.Addr().String())
-
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -139,13 +159,12 @@ func run(args []string, stderr io.Writer) error {
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
-	case serveErr = <-errc:
+	case serveErr = <-g.errc:
 		log.Error("server stopped", "err", serveErr)
 	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	err = errors.Join(serveErr, ws.Shutdown(ctx), api.Shutdown(ctx))
+	err = errors.Join(serveErr, g.shutdown(ctx))
 	log.Info("stopped", "err", err)
 	return err
 }

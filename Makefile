@@ -1,0 +1,60 @@
+# One target per habit. `make run` starts the gateway, `make test` runs the suite.
+GO      ?= go
+BIN     ?= bin
+PKGS    := ./...
+# Concurrency tests also run without -race: the race build of netpoll swaps in a
+# locked buffer that hides writer bugs (see README, Testing).
+CONCURRENCY_TESTS := 'Concurrent|Churn|SlowConsumer|Shutdown'
+
+.PHONY: build run test vet race test-norace bench fuzz lint deps-check loadtest clean
+
+build:
+	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
+	$(GO) build -o $(BIN)/wsbench ./cmd/wsbench
+
+run:
+	$(GO) run ./cmd/wsgate $(ARGS)
+
+test: vet deps-check race test-norace
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
+
+race:
+	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+
+test-norace:
+	$(GO) test -count=1 -timeout 5m -run $(CONCURRENCY_TESTS) ./cmd/... ./poller/... ./registry/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./poller/...
+
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in ./wsframe/ ./httpapi/; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint: vet deps-check
+
+# Dependencies point one way: wsframe and registry never import netpoll or
+# fasthttp, registry is stdlib-only, poller never imports registry or httpapi.
+deps-check:
+	@bad=""; \
+	for p in wsframe registry; do \
+	  $(GO) list -deps ./$$p | grep -E 'cloudwego/netpoll|valyala/fasthttp' && bad="$$bad $$p"; \
+	done; \
+	$(GO) list -deps ./registry | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/registry' && bad="$$bad registry(stdlib-only)"; \
+	$(GO) list -deps ./poller/... | grep -E 'wsgate/(registry|httpapi)' && bad="$$bad poller"; \
+	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
+	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
+	echo "deps-check: ok"
+
+loadtest:
+	bash scripts/loadtest.sh
+
+clean:
+	rm -rf $(BIN) bench-results

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// testGateway is a real gateway on ephemeral loopback ports.
+type testGateway struct {
+	*gateway
+	wsURL, apiURL string
+}
+
+// startGateway starts the gateway with the given extra flags and shuts it down
+// when the test ends.
+func startGateway(t testing.TB, args ...string) *testGateway {
+	t.Helper()
+	c, err := parseFlags(append([]string{"-ws-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0"}, args...), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := start(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &testGateway{g, "ws://" + g.ws.Addr().String() + "/", "http://" + g.api.Addr().String()}
+}
+
+// dial connects a gorilla client and reads its id frame.
+func (g *testGateway) dial(t testing.TB) (*websocket.Conn, string) {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(g.wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	op, id, err := c.ReadMessage()
+	if err != nil || op != websocket.TextMessage {
+		t.Fatalf("id frame: op %d, err %v", op, err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c, string(id)
+}
+
+// call sends one API request (body "" means none) and decodes the JSON answer.
+func (g *testGateway) call(t testing.TB, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	status, raw := g.callRaw(t, method, path, body, nil)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: answer %q is not a JSON object: %v", method, path, raw, err)
+	}
+	return status, out
+}
+
+func (g *testGateway) callRaw(t testing.TB, method, path, body string, header http.Header) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, g.apiURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, raw
+}
+
+// post is call with POST and a JSON body built from v.
+func (g *testGateway) post(t testing.TB, path string, v any) (int, map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.call(t, http.MethodPost, path, string(b))
+}
+
+// mustPost posts and fails the test unless the answer is 200.
+func (g *testGateway) mustPost(t testing.TB, path string, v any) map[string]any {
+	t.Helper()
+	status, out := g.post(t, path, v)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s %v: %d %v", path, v, status, out)
+	}
+	return out
+}
+
+// number reads a numeric GET answer field.
+func (g *testGateway) number(t testing.TB, path, field string) int {
+	t.Helper()
+	status, out := g.call(t, http.MethodGet, path, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, status, out)
+	}
+	n, ok := out[field].(float64)
+	if !ok {
+		t.Fatalf("GET %s: field %q missing in %v", path, field, out)
+	}
+	return int(n)
+}
+
+// readText reads one message with a deadline and returns its payload.
+func readText(t testing.TB, c *websocket.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, p, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(p)
+}
+
+// readClose reads until the server's Close and returns its code.
+func readClose(t testing.TB, c *websocket.Conn, within time.Duration) int {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(within))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if ce := (*websocket.CloseError)(nil); errors.As(err, &ce) {
+			return ce.Code
+		}
+		t.Fatalf("want a Close frame, got %v", err)
+	}
+}
+
+// eventually polls cond until it holds or 5 s pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
