@@ -73,7 +73,8 @@ type Decoder struct {
 // copy what must outlive it. Control frames (RFC 6455 section 5.5) are
 // returned as soon as they complete, also between the fragments of a data
 // message, which stays open. Close payloads are validated with [ParseClose]
-// before the Close is returned. Pings and pongs are returned, not answered.
+// before the Close is returned, so ParseClose(m.Payload) of a returned Close
+// does not fail. Pings and pongs are returned, not answered.
 //
 // An error is a protocol violation (see [CloseCode]); after it Next returns
 // the same error and consumes nothing. After Next returned a Close the peer

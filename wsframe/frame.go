@@ -23,6 +23,7 @@ func AppendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 // Frame is a server-to-client frame encoded once, to be written to any number
 // of connections: server frames are not masked, so every connection gets the
 // same bytes. A Frame is immutable after NewFrame and safe for concurrent use.
+// Make Frames with NewFrame: the zero Frame is not usable.
 type Frame struct {
 	b []byte // header then payload; never written after NewFrame
 }

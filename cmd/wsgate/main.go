@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof-addr
 	"os"
 	"os/signal"
 	"strings"
@@ -37,6 +39,7 @@ type config struct {
 	origins         string
 	logLevel        string
 	shutdownTimeout time.Duration
+	pprofAddr       string
 }
 
 // parseFlags reads args, with WSGATE_* environment variables as defaults.
@@ -59,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
 	fs.IntVar(&c.api.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -151,6 +155,11 @@ func run(args []string, stderr io.Writer) error {
 	g, err := start(c, log)
 	if err != nil {
 		return err
+	}
+	if c.pprofAddr != "" {
+		go func() { // profiling only; its failure must not stop the gateway
+			log.Warn("pprof stopped", "err", http.ListenAndServe(c.pprofAddr, nil))
+		}()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
