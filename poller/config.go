@@ -20,12 +20,13 @@ const (
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultBufferSize       = 256
 	DefaultMaxHeaderBytes   = 8 << 10
+	DefaultMaxInboundRate   = 1000
 )
 
 // Close codes the gateway sends besides the RFC 6455 ones.
 const (
 	CloseGoingAway        uint16 = 1001 // server shutdown
-	ClosePolicy           uint16 = 1008 // slow consumer
+	ClosePolicy           uint16 = 1008 // slow consumer, inbound rate over MaxInboundRate
 	CloseInternal         uint16 = 1011 // OnOpen refused the connection
 	CloseHeartbeatTimeout uint16 = 4000 // client silent for HeartbeatTimeout
 )
@@ -43,6 +44,13 @@ type Config struct {
 	WriteTimeout     time.Duration // a flush blocked this long closes the connection; DefaultWriteTimeout
 	AllowedOrigins   []string      // Origin header values allowed to upgrade; empty or "*" = any; no Origin = allowed
 	MaxHeaderBytes   int           // opening handshake size limit (431 over it); DefaultMaxHeaderBytes
+	MaxInboundRate   int           // client messages per second before a 1008 close; DefaultMaxInboundRate; < 0 = no limit
+
+	// DisableCompression turns permessage-deflate (RFC 7692) off. When on, it is
+	// negotiated with clients that offer it, with no context takeover either
+	// way and server_max_window_bits declined (Go's flate has a fixed 32 KiB
+	// window); a pushed frame is compressed once and shared by every such client.
+	DisableCompression bool
 
 	// BufferSize sets netpoll's per-connection buffer size and minimum node size
 	// (netpoll.Configure BufferSize and netpoll.LinkBufferCap). These are
@@ -69,6 +77,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.BufferSize, DefaultBufferSize)
 	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&c.MaxInboundRate, DefaultMaxInboundRate)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

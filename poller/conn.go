@@ -33,11 +33,13 @@ type Conn struct {
 	state    atomic.Uint32
 	lastSeen atomic.Int64 // wheel tick: accept time during the handshake, then last inbound bytes
 	lastPing int64        // wheel tick of the last server Ping; wheel goroutine only after upgrade
+	rateFrom int64        // wheel tick starting the current inbound-rate window; OnRequest only
+	rateN    int32        // messages in that window; OnRequest only
 	released atomic.Bool  // release ran
 
 	// Read side: touched only by OnRequest, which netpoll never overlaps for one connection.
-	hs  []byte // handshake bytes so far; nil when none are pending
-	dec wsframe.Decoder
+	hs  []byte          // handshake bytes so far; nil when none are pending
+	dec wsframe.Decoder // dec.Deflate is set before the Conn is published and only read after
 
 	mu       sync.Mutex
 	queue    *sendQueue // guarded by mu; frames not yet handed to netpoll; nil when empty
@@ -59,10 +61,14 @@ func (c *Conn) RemoteAddr() string {
 	return ""
 }
 
-// Send queues f for the client. It returns false, and queues nothing, if the
-// connection is closing, or if f would push the queue over Config.SendQueue: then
-// the client is closed as a slow consumer. f is shared, never modified.
+// Send queues f for the client, compressed if the client negotiated
+// permessage-deflate. It returns false, and queues nothing, if the connection is
+// closing, or if f would push the queue over Config.SendQueue: then the client
+// is closed as a slow consumer. f is shared, never modified.
 func (c *Conn) Send(f *wsframe.Frame) bool {
+	if c.dec.Deflate {
+		return c.enqueue(f.Deflated(), false)
+	}
 	return c.enqueue(f.Bytes(), false)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/wsframe"
@@ -67,7 +68,13 @@ func (c *Conn) readHandshake(b []byte) {
 	}
 	rest := data[end+4:]
 	rw := handshakeIO{in: data[:end+4]}
-	_, err := s.upgrader.Upgrade(&rw)
+	u := s.upgrader
+	var deflate *wsflate.Extension
+	if !s.cfg.DisableCompression {
+		deflate = &wsflate.Extension{Parameters: wsflate.DefaultParameters} // no context takeover
+		u.Negotiate = deflate.Negotiate
+	}
+	_, err := u.Upgrade(&rw)
 	c.hs = nil
 	if err != nil {
 		s.stats.handshakeFailures.Add(1)
@@ -75,6 +82,9 @@ func (c *Conn) readHandshake(b []byte) {
 		return
 	}
 
+	if deflate != nil {
+		_, c.dec.Deflate = deflate.Accepted()
+	}
 	c.id = uuid.NewString()
 	c.enqueue(wsframe.AppendFrame(rw.out, ws.OpText, []byte(c.id)), false) // 101 + id frame, one write
 	c.state.Store(stateOpen)
@@ -123,6 +133,11 @@ func (c *Conn) readFrames(b []byte) {
 			return
 		}
 		s.stats.messagesReceived.Add(1)
+		if c.overRate() {
+			s.stats.rateLimitCloses.Add(1)
+			c.Close(ClosePolicy, "inbound message rate over the limit")
+			return
+		}
 		switch m.Op {
 		case ws.OpText:
 			if string(m.Payload) == "ping" {
@@ -139,6 +154,20 @@ func (c *Conn) readFrames(b []byte) {
 			return
 		}
 	}
+}
+
+// overRate counts one inbound message and reports whether the client passed
+// MaxInboundRate messages in the current one-second window.
+func (c *Conn) overRate() bool {
+	s := c.srv
+	if s.cfg.MaxInboundRate < 0 {
+		return false
+	}
+	if now := s.wheel.Now(); now-c.rateFrom >= s.secondTicks {
+		c.rateFrom, c.rateN = now, 0
+	}
+	c.rateN++
+	return int(c.rateN) > s.cfg.MaxInboundRate
 }
 
 // handshakeIO feeds exactly the buffered handshake bytes to ws.Upgrader and

@@ -29,7 +29,7 @@ type Server struct {
 	upgrader ws.Upgrader
 	started  time.Time
 
-	hsTicks, hbTicks, pingTicks int64
+	hsTicks, hbTicks, pingTicks, secondTicks int64
 
 	conns atomic.Int64 // upgraded, not yet released
 	live  atomic.Int64 // TCP connections netpoll has not closed yet
@@ -47,6 +47,7 @@ type counters struct {
 	slowConsumerCloses, heartbeatTimeouts atomic.Int64
 	handshakeTimeouts, handshakeFailures  atomic.Int64
 	protocolErrors, rejectedFull          atomic.Int64
+	rateLimitCloses                       atomic.Int64
 }
 
 // Stats is a snapshot of the server's counters.
@@ -63,6 +64,7 @@ type Stats struct {
 	HandshakeFailures  int64 `json:"handshake_failures"`   // rejected handshakes (bad request, origin, path...)
 	ProtocolErrors     int64 `json:"protocol_errors"`      // clients failed for RFC 6455 violations
 	RejectedFull       int64 `json:"rejected_full"`        // upgrades refused with 503 at MaxConns
+	RateLimitCloses    int64 `json:"rate_limit_closes"`    // clients closed for passing MaxInboundRate
 }
 
 var (
@@ -91,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.hsTicks = s.wheel.Ticks(cfg.HandshakeTimeout)
 	s.hbTicks = s.wheel.Ticks(cfg.HeartbeatTimeout)
+	s.secondTicks = s.wheel.Ticks(time.Second)
 	if cfg.PingInterval > 0 {
 		s.pingTicks = s.wheel.Ticks(cfg.PingInterval)
 	}
@@ -174,6 +177,7 @@ func (s *Server) Stats() Stats {
 		HandshakeFailures:  s.stats.handshakeFailures.Load(),
 		ProtocolErrors:     s.stats.protocolErrors.Load(),
 		RejectedFull:       s.stats.rejectedFull.Load(),
+		RateLimitCloses:    s.stats.rateLimitCloses.Load(),
 	}
 }
 

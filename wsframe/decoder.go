@@ -40,20 +40,25 @@ type Decoder struct {
 	// larger one fails with ErrTooLarge as soon as the header that crosses
 	// the limit is read.
 	MaxMessage int
+	// Deflate is set when permessage-deflate (RFC 7692) was negotiated: a
+	// message whose first frame has RSV1 set is then inflated before it is
+	// returned, and MaxMessage applies to the inflated size too.
+	Deflate bool
 
-	hdr     [ws.MaxHeaderSize]byte // header bytes received so far
-	nhdr    uint8                  // len of hdr in use; 0 when no header is partly received
-	inFrame bool                   // the current frame's header is read, its payload is not complete
-	fin     bool                   // the current frame's FIN bit
-	op      ws.OpCode              // the current frame's opcode
-	msgOp   ws.OpCode              // opcode of the open data message; 0 when none is open
-	closed  bool                   // a Close was returned: ignore everything after it
-	text    UTF8                   // validator of the open text message
-	mask    [4]byte                // the current frame's masking key
-	pos     int64                  // payload bytes of the current frame consumed
-	remain  int64                  // payload bytes of the current frame still to come
-	buf     []byte                 // open message's payload so far, then a buffered control frame's payload
-	err     error                  // sticky error
+	compressed bool                   // the open data message is compressed (its first frame had RSV1)
+	hdr        [ws.MaxHeaderSize]byte // header bytes received so far
+	nhdr       uint8                  // len of hdr in use; 0 when no header is partly received
+	inFrame    bool                   // the current frame's header is read, its payload is not complete
+	fin        bool                   // the current frame's FIN bit
+	op         ws.OpCode              // the current frame's opcode
+	msgOp      ws.OpCode              // opcode of the open data message; 0 when none is open
+	closed     bool                   // a Close was returned: ignore everything after it
+	text       UTF8                   // validator of the open text message
+	mask       [4]byte                // the current frame's masking key
+	pos        int64                  // payload bytes of the current frame consumed
+	remain     int64                  // payload bytes of the current frame still to come
+	buf        []byte                 // open message's payload so far, then a buffered control frame's payload
+	err        error                  // sticky error
 }
 
 // Next consumes bytes of b until it completes one message or control frame,
@@ -136,9 +141,9 @@ func (d *Decoder) Next(b []byte) (m Message, n int, err error) {
 }
 
 // Reset returns the Decoder to its zero state for a new connection, keeping
-// MaxMessage. It releases the reassembly buffer.
+// MaxMessage and Deflate. It releases the reassembly buffer.
 func (d *Decoder) Reset() {
-	*d = Decoder{MaxMessage: d.MaxMessage}
+	*d = Decoder{MaxMessage: d.MaxMessage, Deflate: d.Deflate}
 }
 
 func (d *Decoder) fail(err error) error {
@@ -220,7 +225,7 @@ func (d *Decoder) readHeader(b []byte) (int, error) {
 func (d *Decoder) checkRole(b0, b1 byte) error {
 	op := ws.OpCode(b0 & bitsOp)
 	switch {
-	case b0&bitsRsv != 0:
+	case b0&bitsRsv != 0 && !(d.Deflate && b0&bitsRsv == bitRsv1 && op.IsData() && op != ws.OpContinuation):
 		return ErrReservedBits
 	case op.IsReserved():
 		return ErrReservedOpCode
@@ -247,6 +252,7 @@ func (d *Decoder) begin(h ws.Header) error {
 		}
 		if h.OpCode != ws.OpContinuation {
 			d.msgOp = h.OpCode
+			d.compressed = h.Rsv1()
 			d.text.Reset()
 		}
 	}
@@ -269,12 +275,16 @@ func (d *Decoder) wholeFrameIsMessage() bool {
 // is its unmasked payload.
 func (d *Decoder) endWhole(p []byte) (Message, error) {
 	d.inFrame = false
-	switch d.op {
-	case ws.OpText:
+	switch {
+	case d.op.IsData() && d.compressed:
+		d.msgOp = 0
+		out, err := inflate(d.op, p, d.maxMessage())
+		return Message{Op: d.op, Payload: out}, err
+	case d.op == ws.OpText:
 		if !utf8.Valid(p) {
 			return Message{}, ErrInvalidUTF8
 		}
-	case ws.OpClose:
+	case d.op == ws.OpClose:
 		_, _, err := ParseClose(p)
 		if err != nil {
 			return Message{}, err
@@ -297,7 +307,7 @@ func (d *Decoder) buffer(p []byte) error {
 	ws.Cipher(q, d.mask, int(d.pos&3))
 	d.pos += int64(len(p))
 	d.remain -= int64(len(p))
-	if d.op.IsData() && d.msgOp == ws.OpText && !d.text.Write(q) {
+	if d.op.IsData() && d.msgOp == ws.OpText && !d.compressed && !d.text.Write(q) {
 		return ErrInvalidUTF8
 	}
 	return nil
@@ -349,11 +359,15 @@ func (d *Decoder) endBuffered() (Message, error) {
 	if !d.fin {
 		return Message{}, nil
 	}
-	if d.msgOp == ws.OpText && !d.text.Complete() {
-		return Message{}, ErrInvalidUTF8
-	}
 	m := Message{Op: d.msgOp, Payload: d.buf}
 	d.msgOp = 0
 	d.buf = nil
+	if d.compressed {
+		out, err := inflate(m.Op, m.Payload, d.maxMessage())
+		return Message{Op: m.Op, Payload: out}, err
+	}
+	if m.Op == ws.OpText && !d.text.Complete() {
+		return Message{}, ErrInvalidUTF8
+	}
 	return m, nil
 }

@@ -36,6 +36,8 @@ var (
 	ErrTooLarge = errors.New("wsframe: message over the size limit")
 	// ErrInvalidUTF8: a text message or close reason that is not UTF-8 (5.6, 8.1).
 	ErrInvalidUTF8 = errors.New("wsframe: invalid UTF-8 in text message or close reason")
+	// ErrBadCompression: a compressed message (RFC 7692) that does not inflate.
+	ErrBadCompression = errors.New("wsframe: corrupt permessage-deflate data")
 	// ErrBadClosePayload: a close payload of one byte or with a code that is
 	// invalid on the wire (5.5.1, 7.4).
 	ErrBadClosePayload = errors.New("wsframe: invalid close frame payload")
@@ -48,6 +50,7 @@ var (
 //	nil                              1000 normal closure
 //	ErrTooLarge                      1009 message too big
 //	ErrInvalidUTF8                   1007 invalid frame payload data
+//	ErrBadCompression                1007 invalid frame payload data
 //	every other error                1002 protocol error
 //
 // Errors are matched with errors.Is, so wrapped errors map like the sentinel
@@ -58,7 +61,7 @@ func CloseCode(err error) ws.StatusCode {
 		return ws.StatusNormalClosure
 	case errors.Is(err, ErrTooLarge):
 		return ws.StatusMessageTooBig
-	case errors.Is(err, ErrInvalidUTF8):
+	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrBadCompression):
 		return ws.StatusInvalidFramePayloadData
 	default:
 		return ws.StatusProtocolError

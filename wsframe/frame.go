@@ -1,6 +1,8 @@
 package wsframe
 
 import (
+	"sync"
+
 	"github.com/gobwas/ws"
 )
 
@@ -22,10 +24,13 @@ func AppendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
 
 // Frame is a server-to-client frame encoded once, to be written to any number
 // of connections: server frames are not masked, so every connection gets the
-// same bytes. A Frame is immutable after NewFrame and safe for concurrent use.
-// Make Frames with NewFrame: the zero Frame is not usable.
+// same bytes. A Frame is immutable after NewFrame (its compressed form is
+// computed once, on demand) and safe for concurrent use. Make Frames with
+// NewFrame: the zero Frame is not usable.
 type Frame struct {
-	b []byte // header then payload; never written after NewFrame
+	b           []byte // header then payload; never written after NewFrame
+	deflateOnce sync.Once
+	deflated    []byte // written once under deflateOnce; see Deflated
 }
 
 // NewFrame encodes a final frame with the given opcode and payload, as

@@ -126,7 +126,12 @@ func msgs(ms ...msg) []msg { return ms }
 // a call that completes a message consumes at least one byte.
 func decodeChunks(tb testing.TB, maxMessage int, chunks [][]byte) ([]msg, error) {
 	tb.Helper()
-	d := Decoder{MaxMessage: maxMessage}
+	return decodeWith(tb, &Decoder{MaxMessage: maxMessage}, chunks)
+}
+
+// decodeWith is decodeChunks with a Decoder the caller configured.
+func decodeWith(tb testing.TB, d *Decoder, chunks [][]byte) ([]msg, error) {
+	tb.Helper()
 	var out []msg
 	for _, c := range chunks {
 		for len(c) > 0 {

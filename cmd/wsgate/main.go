@@ -40,6 +40,7 @@ type config struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	pprofAddr       string
+	compression     bool
 }
 
 // parseFlags reads args, with WSGATE_* environment variables as defaults.
@@ -59,6 +60,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.ws.SendQueue, "send-queue", poller.DefaultSendQueue, "per-connection outbound queue in bytes; a client over it is closed as a slow consumer")
 	fs.DurationVar(&c.ws.WriteTimeout, "write-timeout", poller.DefaultWriteTimeout, "close a client whose socket accepts nothing for this long")
 	fs.IntVar(&c.ws.BufferSize, "buffer-size", poller.DefaultBufferSize, "netpoll buffer size per connection in bytes")
+	fs.IntVar(&c.ws.MaxInboundRate, "max-inbound-rate", poller.DefaultMaxInboundRate, "client messages per second before a 1008 close (-1: no limit)")
+	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate with clients that offer it")
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
 	fs.IntVar(&c.api.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -82,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	c.ws.DisableCompression = !c.compression
 	for _, o := range strings.Split(c.origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.ws.AllowedOrigins = append(c.ws.AllowedOrigins, o)
