@@ -27,6 +27,7 @@ const (
 type Conn struct {
 	srv  *Server
 	nc   netpoll.Connection
+	fd   int    // the socket, for direct writes; -1 to always write through netpoll
 	id   string // set once at upgrade, before the Conn is published
 	node wheel.Node[*Conn]
 
@@ -149,13 +150,38 @@ func (c *Conn) flush() {
 	}
 }
 
-// write hands q to netpoll and flushes it. Frames over 4 KiB are referenced, not
-// copied, by netpoll: every queued slice is immutable.
+// write writes q, in order, and returns once the kernel has all of it.
+//
+// It first writes straight to the socket (sendmsg, no copy, one system call per
+// batch). Only what a full socket does not take goes through netpoll's Writer,
+// whose Flush waits for writability (bounded by Config.WriteTimeout). So a
+// reading client's frames never sit in netpoll's output buffer, whose last node
+// netpoll keeps for the connection's lifetime: idle memory does not grow with
+// the size of the last push. Netpoll's buffer is empty whenever write returns
+// nil, so the two paths never reorder bytes. Frames are immutable; netpoll keeps
+// references to those over 4 KiB instead of copying them.
+//
+// The fd cannot be reused under us: netpoll closes it in a close callback that
+// runs after onNetpollClose, which waits for wmu and sets closed.
 func (c *Conn) write(q [][]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed {
 		return errClosed
+	}
+	if c.fd >= 0 {
+		n, err := sendFrames(c.fd, q)
+		if err != nil {
+			return err
+		}
+		for len(q) > 0 && n >= len(q[0]) {
+			n -= len(q[0])
+			q = q[1:]
+		}
+		if len(q) == 0 {
+			return nil
+		}
+		q[0] = q[0][n:]
 	}
 	w := c.nc.Writer()
 	for _, b := range q {
