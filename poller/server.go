@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("netpoll's barrier layout changed: idle connections use about 1.2 KiB more")
 	}
 	netpoll.LinkBufferCap = cfg.BufferSize
-	if err := netpoll.Configure(netpoll.Config{BufferSize: cfg.BufferSize}); err != nil {
+	if err := netpoll.Configure(netpoll.Config{BufferSize: cfg.BufferSize, LoggerOutput: debugWriter{s.log}}); err != nil {
 		s.wheel.Stop()
 		return nil, fmt.Errorf("poller: configure netpoll: %w", err)
 	}
@@ -182,6 +183,15 @@ func (s *Server) Stats() Stats {
 		RejectedFull:       s.stats.rejectedFull.Load(),
 		RateLimitCloses:    s.stats.rateLimitCloses.Load(),
 	}
+}
+
+// debugWriter turns netpoll's log lines (peer resets and the like, which are
+// routine for a server on the internet) into debug records.
+type debugWriter struct{ log *slog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug("netpoll", "msg", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // onPrepare runs on the poller goroutine for each accepted socket: it only
