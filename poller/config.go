@@ -23,6 +23,10 @@ const (
 	DefaultMaxInboundRate   = 1000
 )
 
+// closeLinger is how long a connection whose final frame is written waits for
+// the peer to close its side before the socket is closed anyway.
+const closeLinger = time.Second
+
 // Close codes the gateway sends besides the RFC 6455 ones.
 const (
 	CloseGoingAway        uint16 = 1001 // server shutdown

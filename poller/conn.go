@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -37,6 +38,7 @@ type Conn struct {
 	rateFrom int64        // wheel tick starting the current inbound-rate window; OnRequest only
 	rateN    int32        // messages in that window; OnRequest only
 	released atomic.Bool  // release ran
+	linger   atomic.Bool  // the final frame is written and our side shut down: close TCP when the wheel fires
 
 	// Read side: touched only by OnRequest, which netpoll never overlaps for one connection.
 	hs  []byte          // handshake bytes so far; nil when none are pending
@@ -76,13 +78,13 @@ func (c *Conn) Send(f *wsframe.Frame) bool {
 // Close sends a Close frame with code and reason after the frames already queued,
 // then closes TCP. The connection leaves the registry at once (OnClose). Idempotent.
 func (c *Conn) Close(code uint16, reason string) {
-	if c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), reason), true) {
-		c.release()
-	}
+	c.release()
+	c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), reason), true)
 }
 
-// enqueue appends b to the queue and starts a flusher if none runs. With last,
-// b is the final frame: the connection closes once it is written.
+// enqueue appends b to the queue and, if no writer is active, writes the queue
+// at once on the caller's goroutine without blocking (see drain). With last, b
+// is the final frame: the connection closes once it is written.
 func (c *Conn) enqueue(b []byte, last bool) bool {
 	c.mu.Lock()
 	if c.closing {
@@ -109,7 +111,7 @@ func (c *Conn) enqueue(b []byte, last bool) bool {
 	c.flushing = true
 	c.mu.Unlock()
 	if start {
-		go c.flush()
+		c.drain(false)
 	}
 	return true
 }
@@ -122,9 +124,16 @@ func (c *Conn) dropQueueLocked() {
 	}
 }
 
-// flush is the connection's flusher goroutine: it writes queued frames in
-// batches (one syscall per batch) until the queue is empty, then exits.
-func (c *Conn) flush() {
+// drain writes the queue in batches (one system call per batch) until it is
+// empty; the caller set flushing, and drain clears it when it stops.
+//
+// With mayBlock false it runs on a sender's goroutine (an API call, a fan-out
+// worker, OnRequest answering a ping) and never waits for the peer: it writes
+// one batch, as far as the socket takes it, and hands anything left (the rest of
+// a batch a full socket refused, or frames queued meanwhile) to a flusher
+// goroutine that drains with mayBlock true. So the common send costs one
+// system call and no goroutine, and a slow peer never delays a sender.
+func (c *Conn) drain(mayBlock bool) {
 	for {
 		c.mu.Lock()
 		q, last := c.queue, c.closing
@@ -136,68 +145,132 @@ func (c *Conn) flush() {
 		}
 		c.mu.Unlock()
 
-		err := c.write(q.frames)
-		if err == nil {
-			c.srv.stats.framesSent.Add(int64(len(q.frames)))
-			c.srv.stats.bytesSent.Add(int64(q.bytes))
+		rest, err := c.write(q.frames, mayBlock)
+		if err == nil && rest != nil {
+			go c.finish(q, rest, last)
+			return
 		}
-		q.recycle()
-		if err != nil || last {
-			// flushing stays true: nobody writes to this connection again.
-			c.nc.Close()
+		if c.written(q, err, last) {
+			return
+		}
+		if !mayBlock {
+			c.mu.Lock()
+			more := c.queue != nil
+			c.flushing = more
+			c.mu.Unlock()
+			if more {
+				go c.drain(true)
+			}
 			return
 		}
 	}
 }
 
-// write writes q, in order, and returns once the kernel has all of it.
+// finish is the flusher goroutine for a batch the socket took only part of:
+// it writes the rest, waiting for the peer, then drains the queue.
+func (c *Conn) finish(q *sendQueue, rest [][]byte, last bool) {
+	_, err := c.write(rest, true)
+	if !c.written(q, err, last) {
+		c.drain(true)
+	}
+}
+
+// written accounts for a batch write and recycles the batch. It closes the
+// connection after a failed write, starts the closing linger after the final
+// frame, and reports whether it did either: then flushing stays set and nobody
+// writes to the connection again.
+func (c *Conn) written(q *sendQueue, err error, last bool) (closed bool) {
+	if err == nil {
+		c.srv.stats.framesSent.Add(int64(len(q.frames)))
+		c.srv.stats.bytesSent.Add(int64(q.bytes))
+	}
+	q.recycle()
+	switch {
+	case err != nil:
+		c.nc.Close()
+	case last:
+		c.lingerClose()
+	}
+	return err != nil || last
+}
+
+// lingerClose ends a connection whose final frame (a Close, or an HTTP error
+// answer) is written: it shuts down our side at once, so the peer reads the
+// frame and then EOF, and closes the socket when the peer closes its side or
+// after closeLinger. Closing at once would make the kernel answer bytes the
+// peer is still sending with a reset, which can destroy the unread Close
+// frame at the peer (RFC 6455 section 7.1.1: the server closes TCP first, but
+// the client must get to read the Close). OnRequest discards input meanwhile.
+func (c *Conn) lingerClose() {
+	c.wmu.Lock()
+	ok := !c.closed && c.fd >= 0 && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
+	c.wmu.Unlock()
+	if !ok {
+		c.nc.Close()
+		return
+	}
+	c.linger.Store(true)
+	c.srv.wheel.Add(&c.node, c.srv.lingerTicks)
+}
+
+// write writes frames in order. With mayBlock false it returns the part the
+// socket did not take (nil when it took everything); with mayBlock true it
+// returns once the kernel has all of it.
 //
-// It first writes straight to the socket (sendmsg, no copy, one system call per
+// It writes straight to the socket (sendmsg, no copy, one system call per
 // batch). Only what a full socket does not take goes through netpoll's Writer,
 // whose Flush waits for writability (bounded by Config.WriteTimeout). So a
 // reading client's frames never sit in netpoll's output buffer, whose last node
 // netpoll keeps for the connection's lifetime: idle memory does not grow with
-// the size of the last push. Netpoll's buffer is empty whenever write returns
-// nil, so the two paths never reorder bytes. Frames are immutable; netpoll keeps
-// references to those over 4 KiB instead of copying them.
+// the size of the last push. Netpoll's buffer is empty whenever a blocking write
+// returns nil, so the two paths never reorder bytes. Frames are immutable;
+// netpoll keeps references to those over 4 KiB instead of copying them.
 //
 // The fd cannot be reused under us: netpoll closes it in a close callback that
 // runs after onNetpollClose, which waits for wmu and sets closed.
-func (c *Conn) write(q [][]byte) error {
+func (c *Conn) write(frames [][]byte, mayBlock bool) (rest [][]byte, err error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed {
-		return errClosed
+		return nil, errClosed
 	}
 	if c.fd >= 0 {
-		n, err := sendFrames(c.fd, q)
+		n, err := sendFrames(c.fd, frames)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for len(q) > 0 && n >= len(q[0]) {
-			n -= len(q[0])
-			q = q[1:]
+		for len(frames) > 0 && n >= len(frames[0]) {
+			n -= len(frames[0])
+			frames = frames[1:]
 		}
-		if len(q) == 0 {
-			return nil
+		if len(frames) == 0 {
+			return nil, nil
 		}
-		q[0] = q[0][n:]
+		frames[0] = frames[0][n:]
+	}
+	if !mayBlock {
+		return frames, nil
 	}
 	w := c.nc.Writer()
-	for _, b := range q {
+	for _, b := range frames {
 		if _, err := w.WriteBinary(b); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return w.Flush()
+	return nil, w.Flush()
 }
 
 // onNetpollClose is the netpoll close callback: after it, nothing touches the
 // connection's buffers.
 func (c *Conn) onNetpollClose(netpoll.Connection) error {
 	c.wmu.Lock()
+	already := c.closed
 	c.closed = true
 	c.wmu.Unlock()
+	if already {
+		return nil
+	}
+	c.srv.wheel.Remove(&c.node) // a linger timer
 	c.mu.Lock()
 	c.closing = true
 	c.dropQueueLocked()

@@ -15,12 +15,15 @@
 // consumes every buffered byte before returning (leaving bytes makes netpoll spin)
 // and never blocks on a peer.
 //
-// Outbound frames are appended to the connection's queue under Conn.mu; the first
-// frame of a burst starts one short-lived flusher goroutine that drains the queue
-// into the netpoll Writer under Conn.wmu and exits when the queue is empty. So an
-// idle connection owns no goroutine and no buffer, Send never blocks, and frames
-// to one connection keep their Send order. A queue over Config.SendQueue bytes
-// closes the connection as a slow consumer.
+// Outbound frames are appended to the connection's queue under Conn.mu. The
+// sender that finds no writer active writes the queue itself, straight to the
+// socket with one non-blocking sendmsg under Conn.wmu; whatever the socket does
+// not take at once goes to a short-lived flusher goroutine, which waits for the
+// peer through netpoll's Writer and exits when the queue is empty. So an idle
+// connection owns no goroutine and no buffer, the usual send costs one system
+// call and no goroutine, Send never waits for a peer, and frames to one
+// connection keep their Send order. A queue over Config.SendQueue bytes closes
+// the connection as a slow consumer.
 //
 // Lock order: Conn.mu and Conn.wmu are never held together; neither is held while
 // calling OnOpen/OnClose. The netpoll Writer is used only under Conn.wmu, and the

@@ -30,7 +30,7 @@ type Server struct {
 	upgrader ws.Upgrader
 	started  time.Time
 
-	hsTicks, hbTicks, pingTicks, secondTicks int64
+	hsTicks, hbTicks, pingTicks, secondTicks, lingerTicks int64
 
 	conns atomic.Int64 // upgraded, not yet released
 	live  atomic.Int64 // TCP connections netpoll has not closed yet
@@ -95,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 	s.hsTicks = s.wheel.Ticks(cfg.HandshakeTimeout)
 	s.hbTicks = s.wheel.Ticks(cfg.HeartbeatTimeout)
 	s.secondTicks = s.wheel.Ticks(time.Second)
+	s.lingerTicks = s.wheel.Ticks(closeLinger)
 	if cfg.PingInterval > 0 {
 		s.pingTicks = s.wheel.Ticks(cfg.PingInterval)
 	}
@@ -144,7 +145,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.stopping.Store(true)
 		s.ln.Close() // stop accepting; Serve returns
-		s.wheel.Stop()
+		// The wheel keeps running until the end: it closes lingering connections.
 		s.wheel.Each(func(n *wheel.Node[*Conn]) {
 			if c := n.Value; c.state.Load() == stateOpen {
 				c.Close(CloseGoingAway, "server shutdown")
@@ -161,6 +162,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.shutdownErr = errors.Join(ctx.Err(), s.evl.Shutdown(ctx))
+		s.wheel.Stop()
 	})
 	return s.shutdownErr
 }
@@ -214,6 +216,10 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 // stalled handshakes and silent clients, sends server pings, and re-arms.
 func (s *Server) expire(n *wheel.Node[*Conn]) {
 	c := n.Value
+	if c.linger.Load() {
+		c.nc.Close()
+		return
+	}
 	if c.released.Load() {
 		return
 	}

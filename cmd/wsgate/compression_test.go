@@ -33,7 +33,7 @@ func TestCompressionNegotiatedAndSharedFrames(t *testing.T) {
 	if !ok {
 		t.Fatal("permessage-deflate not negotiated")
 	}
-	pc, pid := g.dial(t) // offers nothing: gets plain frames
+	pc, pid := g.dial(t)                                            // offers nothing: gets plain frames
 	big := strings.Repeat(`{"symbol":"ACME","price":101.25}`, 2000) // 64 KB, compressible
 	before := g.number(t, "/stats", "bytes_sent")
 	if out := g.mustPost(t, "/send/all", map[string]any{"data": big}); out["sent"] != 2.0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 )
 
@@ -229,4 +231,43 @@ func TestInboundLimitsAndProtocolErrors(t *testing.T) {
 		})
 	}
 	eventually(t, "all closed", func() bool { return g.number(t, "/client/count", "count") == 0 })
+}
+
+// TestCloseSurvivesClientStillSending: a client that keeps writing after the
+// frame that fails it must still be able to write on and then read the server's
+// Close. A server that closes TCP with unread input makes the kernel answer with
+// a reset: the client's writes fail and clients such as Python's websockets then
+// report 1006 without ever reading the Close.
+func TestCloseSurvivesClientStillSending(t *testing.T) {
+	g := startGateway(t, "-max-message", "65536")
+	for i := range 5 {
+		conn, err := rawUpgrade(g.ws.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		big := maskedFrame(true, ws.OpText, make([]byte, 1<<20)) // over -max-message
+		for off := 0; off < len(big); off += 64 << 10 {
+			if _, err := conn.Write(big[off:min(off+64<<10, len(big))]); err != nil {
+				t.Fatalf("connection %d: write at %d failed (%v): the server reset instead of lingering", i, off, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		for range 20 {
+			if _, err := conn.Write(maskedFrame(true, ws.OpText, []byte("ping"))); err != nil {
+				t.Fatalf("connection %d: ping write failed: %v", i, err)
+			}
+		}
+		f, err := ws.ReadFrame(conn)
+		if err != nil || f.Header.OpCode != ws.OpClose {
+			t.Fatalf("connection %d: want the Close frame, got %+v, %v", i, f.Header, err)
+		}
+		if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusMessageTooBig {
+			t.Fatalf("connection %d: close code %d, want 1009", i, code)
+		}
+		if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("connection %d: after the Close want EOF (server shut down its side), got %v", i, err)
+		}
+	}
 }

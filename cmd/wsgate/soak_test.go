@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -46,16 +47,30 @@ func rawUpgrade(addr string) (net.Conn, error) {
 		return nil, err
 	}
 	conn.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, _, err := (ws.Dialer{}).Upgrade(conn, mustParseURL("ws://"+addr+"/")); err != nil {
+	br, _, err := (ws.Dialer{}).Upgrade(conn, mustParseURL("ws://"+addr+"/"))
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	if _, err := ws.ReadFrame(conn); err != nil { // the id frame
+	bc := &bufferedConn{Conn: conn, r: conn}
+	if br != nil { // the dialer read past the 101 answer
+		bc.r = io.MultiReader(br, conn)
+	}
+	if _, err := ws.ReadFrame(bc); err != nil { // the id frame
 		conn.Close()
 		return nil, err
 	}
-	return conn, nil
+	return bc, nil
 }
+
+// bufferedConn is a net.Conn whose reads start with bytes a handshake reader
+// had already buffered.
+type bufferedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // drain reads until the server closes the connection or the deadline passes.
 func drain(conn net.Conn) {
@@ -147,7 +162,7 @@ var hostiles = []hostile{
 		}
 		f := maskedFrame(true, ws.OpBinary, make([]byte, 1000))
 		conn.Write(f[:500])
-		conn.(*net.TCPConn).SetLinger(0) // RST instead of FIN
+		conn.(*bufferedConn).Conn.(*net.TCPConn).SetLinger(0) // RST instead of FIN
 		conn.Close()
 	}},
 	{"never reads", func(addr string) {
