@@ -1,7 +1,3 @@
-// Command wsgate runs the WebSocket push gateway: clients connect to -ws-addr,
-// backends drive it through the REST API on -api-addr. Every flag can also be
-// set through an environment variable (WSGATE_ plus the flag name in upper case
-// with dashes as underscores, e.g. WSGATE_API_TOKEN); a flag on the command line wins.
 package main
 
 import (
