@@ -241,23 +241,6 @@ func (r *Registry[M]) CloseClient(id string, code uint16, reason string) bool {
 	return ok
 }
 
-// Each calls fn once for every connection registered when its shard is
-// visited. Shards are snapshotted one at a time and fn runs on the calling
-// goroutine with no lock held, so fn may call any Registry method, including
-// Close on the connection (used for shutdown). Clients added or removed
-// during the walk may or may not be visited.
-func (r *Registry[M]) Each(fn func(Conn[M])) {
-	p := r.getTargets()
-	ts := *p
-	for i := range r.clients {
-		ts = r.appendShard(reset(ts), i, excludeSet{})
-		for _, e := range ts {
-			fn(e.conn)
-		}
-	}
-	r.putTargets(p, ts)
-}
-
 // appendShard appends to dst the entries of client shard i whose id x does
 // not exclude.
 func (r *Registry[M]) appendShard(dst []*entry[M], i int, x excludeSet) []*entry[M] {

@@ -315,42 +315,6 @@ func TestCloseClient(t *testing.T) {
 	}
 }
 
-func TestEach(t *testing.T) {
-	tests := []struct {
-		name  string
-		n     int
-		close bool
-	}{
-		{name: "empty", n: 0},
-		{name: "visits all", n: 300},
-		{name: "close from fn re-enters Remove", n: 300, close: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newTestRegistry(t, Config{Shards: 8})
-			addConns(t, r, numberedIDs("c", tt.n)...)
-			var seen []string
-			r.Each(func(c Conn[int]) {
-				seen = append(seen, c.ID())
-				if tt.close {
-					c.Close(1001, "shutdown")
-				}
-			})
-			slices.Sort(seen)
-			if !slices.Equal(seen, numberedIDs("c", tt.n)) {
-				t.Errorf("Each visited %d ids, want %d distinct", len(seen), tt.n)
-			}
-			wantCount := tt.n
-			if tt.close {
-				wantCount = 0
-			}
-			if got := r.Count(); got != wantCount {
-				t.Errorf("Count() = %d, want %d", got, wantCount)
-			}
-		})
-	}
-}
-
 // TestEntrySize guards the per-client footprint: 500,000 clients each hold
 // one entry.
 func TestEntrySize(t *testing.T) {
