@@ -42,11 +42,10 @@ type hostile struct {
 // rawUpgrade opens a TCP connection and completes the opening handshake,
 // returning the connection positioned after the id frame.
 func rawUpgrade(addr string) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	conn, err := dialTCP(addr)
 	if err != nil {
 		return nil, err
 	}
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
 	br, _, err := (ws.Dialer{}).Upgrade(conn, mustParseURL("ws://"+addr+"/"))
 	if err != nil {
 		conn.Close()
@@ -72,6 +71,15 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// dialTCP opens a plain TCP connection with a 3 s deadline for everything.
+func dialTCP(addr string) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+	}
+	return conn, err
+}
+
 // drain reads until the server closes the connection or the deadline passes.
 func drain(conn net.Conn) {
 	buf := make([]byte, 4096)
@@ -91,12 +99,11 @@ func maskedFrame(fin bool, op ws.OpCode, p []byte) []byte {
 
 var hostiles = []hostile{
 	{"slowloris handshake", func(addr string) {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := dialTCP(addr)
 		if err != nil {
 			return
 		}
 		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
 		for _, b := range []byte("GET / HTTP/1.1\r\nHost: x\r\n") {
 			if _, err := conn.Write([]byte{b}); err != nil {
 				return
@@ -106,22 +113,20 @@ var hostiles = []hostile{
 		drain(conn)
 	}},
 	{"garbage and TLS hello", func(addr string) {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := dialTCP(addr)
 		if err != nil {
 			return
 		}
 		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
 		conn.Write([]byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\x00\xff"))
 		drain(conn)
 	}},
 	{"oversized header", func(addr string) {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := dialTCP(addr)
 		if err != nil {
 			return
 		}
 		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
 		conn.Write([]byte("GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 64<<10)))
 		drain(conn)
 	}},
@@ -166,12 +171,11 @@ var hostiles = []hostile{
 		conn.Close()
 	}},
 	{"never reads", func(addr string) {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := dialTCP(addr)
 		if err != nil {
 			return
 		}
 		conn.(*net.TCPConn).SetReadBuffer(4096)
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
 		if _, _, err := (ws.Dialer{}).Upgrade(conn, mustParseURL("ws://"+addr+"/")); err != nil {
 			conn.Close()
 			return
