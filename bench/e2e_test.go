@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestEndToEndRealGateway builds cmd/wsgate, starts it on free loopback
+// ports with an API token, and runs every scenario against it at small N.
+func TestEndToEndRealGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real gateway")
+	}
+	if _, err := os.Stat("../cmd/wsgate/main.go"); err != nil {
+		t.Skip("cmd/wsgate does not exist yet")
+	}
+	bin := filepath.Join(t.TempDir(), "wsgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wsgate").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/wsgate: %v\n%s", err, out)
+	}
+	wsAddr, apiAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "-ws-addr", wsAddr, "-api-addr", apiAddr, "-api-token", "e2e-token",
+		"-max-conns", "20000", "-heartbeat-timeout", "120s", "-log-level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcess(t, cmd) })
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + apiAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	t.Run("procs=1", func(t *testing.T) { runScenarios(t, "ws://"+wsAddr+"/", "http://"+apiAddr, "e2e-token", 1) })
+	t.Run("pid", func(t *testing.T) {
+		r, err := Run(t.Context(), Config{Scenario: "idle", WS: "ws://" + wsAddr + "/", API: "http://" + apiAddr, APIToken: "e2e-token",
+			PID: cmd.Process.Pid, N: 100, Duration: 300 * time.Millisecond}, io.Discard, testLog{t})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Idle.Source != "proc" || r.Idle.Points[0].Server.RSS == 0 || r.Idle.Points[0].Server.Goroutines != -1 {
+			t.Errorf("idle via -pid = %+v", r.Idle.Points)
+		}
+	})
+}
+
+// freeAddr returns a loopback address with a port that was free just now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// stopProcess sends SIGTERM and kills the process if it has not exited
+// within 15 s.
+func stopProcess(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Errorf("gateway did not stop on SIGTERM; killing it")
+		cmd.Process.Kill()
+		<-done
+	}
+}
