@@ -1,17 +1,10 @@
 package poller
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"strings"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsflate"
-	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -38,83 +31,6 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 		c.readFrames(b)
 	}
 	return r.Release()
-}
-
-// readHandshake accumulates the opening handshake (RFC 6455 section 4.2.1) until
-// the blank line, then upgrades. Bytes after the header are frames.
-func (c *Conn) readHandshake(b []byte) {
-	s := c.srv
-	data := b
-	if c.hs != nil {
-		c.hs = append(c.hs, b...)
-		data = c.hs
-	}
-	end := bytes.Index(data, []byte("\r\n\r\n"))
-	switch {
-	case end < 0 && len(data) > s.cfg.MaxHeaderBytes:
-		c.reject(http.StatusRequestHeaderFieldsTooLarge)
-		return
-	case len(data) > 0 && (data[0] < 'A' || data[0] > 'Z'):
-		c.reject(http.StatusBadRequest) // TLS ClientHello, garbage: no request line starts this way
-		return
-	case end < 0:
-		if c.hs == nil {
-			c.hs = append(make([]byte, 0, len(b)), b...) // b dies at Release
-		}
-		return
-	case end+4 > s.cfg.MaxHeaderBytes:
-		c.reject(http.StatusRequestHeaderFieldsTooLarge)
-		return
-	}
-	rest := data[end+4:]
-	rw := handshakeIO{in: data[:end+4]}
-	u := s.upgrader
-	var deflate *wsflate.Extension
-	if !s.cfg.DisableCompression {
-		deflate = &wsflate.Extension{Parameters: wsflate.DefaultParameters} // no context takeover
-		u.Negotiate = deflate.Negotiate
-	}
-	_, err := u.Upgrade(&rw)
-	c.hs = nil
-	if err != nil {
-		s.stats.handshakeFailures.Add(1)
-		c.enqueue(rw.out, true)
-		return
-	}
-
-	if deflate != nil {
-		_, c.dec.Deflate = deflate.Accepted()
-	}
-	c.id = uuid.NewString()
-	c.enqueue(wsframe.AppendFrame(rw.out, ws.OpText, []byte(c.id)), false) // 101 + id frame, one write
-	c.state.Store(stateOpen)
-	now := s.wheel.Now()
-	c.lastSeen.Store(now)
-	c.lastPing = now
-	first := s.hbTicks
-	if s.pingTicks > 0 {
-		first = min(first, s.pingTicks)
-	}
-	s.wheel.Add(&c.node, first)
-	if s.cfg.OnOpen != nil {
-		if err := s.cfg.OnOpen(c); err != nil {
-			s.log.Warn("connection refused by OnOpen", "err", err)
-			c.Close(CloseInternal, "registration failed")
-			return
-		}
-	}
-	if len(rest) > 0 {
-		c.readFrames(rest)
-	}
-}
-
-// reject answers bytes that cannot become a handshake with an HTTP error and closes.
-func (c *Conn) reject(status int) {
-	c.srv.stats.handshakeFailures.Add(1)
-	c.hs = nil
-	text := http.StatusText(status)
-	c.enqueue(fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		status, text, len(text), text), true)
 }
 
 // readFrames decodes every complete message or control frame in b and answers
@@ -168,78 +84,4 @@ func (c *Conn) overRate() bool {
 	}
 	c.rateN++
 	return int(c.rateN) > s.cfg.MaxInboundRate
-}
-
-// handshakeIO feeds exactly the buffered handshake bytes to ws.Upgrader and
-// collects its response, so the upgrade never blocks and never swallows frames.
-type handshakeIO struct {
-	in  []byte
-	out []byte
-}
-
-func (h *handshakeIO) Read(p []byte) (int, error) {
-	if len(h.in) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, h.in)
-	h.in = h.in[n:]
-	return n, nil
-}
-
-func (h *handshakeIO) Write(p []byte) (int, error) {
-	h.out = append(h.out, p...)
-	return len(p), nil
-}
-
-// newUpgrader builds the server's shared ws.Upgrader; its callbacks touch only
-// server-wide state.
-func (s *Server) newUpgrader() ws.Upgrader {
-	u := ws.Upgrader{
-		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
-			if s.stopping.Load() {
-				return nil, errStopping
-			}
-			if !s.reserveConn() {
-				s.stats.rejectedFull.Add(1)
-				return nil, errMaxConns
-			}
-			return nil, nil
-		},
-	}
-	if s.cfg.Path != "" {
-		u.OnRequest = func(uri []byte) error {
-			path, _, _ := bytes.Cut(uri, []byte("?"))
-			if string(path) != s.cfg.Path {
-				return errPath
-			}
-			return nil
-		}
-	}
-	if origins := s.cfg.AllowedOrigins; len(origins) > 0 && !(len(origins) == 1 && origins[0] == "*") {
-		u.OnHeader = func(key, value []byte) error {
-			if string(key) != "Origin" {
-				return nil
-			}
-			for _, o := range origins {
-				if strings.EqualFold(o, string(value)) {
-					return nil
-				}
-			}
-			return errOrigin
-		}
-	}
-	return u
-}
-
-// reserveConn counts one more upgraded connection unless MaxConns is reached.
-func (s *Server) reserveConn() bool {
-	for {
-		n := s.conns.Load()
-		if s.cfg.MaxConns > 0 && n >= int64(s.cfg.MaxConns) {
-			return false
-		}
-		if s.conns.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
 }
