@@ -145,23 +145,3 @@ func checkUpgradeResponse(head []byte, key *[keyLen]byte) error {
 // idLen is the length of the client id the gateway sends first: a UUID in
 // its 36-character text form.
 const idLen = 36
-
-// isUUID reports whether b is a UUID in 8-4-4-4-12 hexadecimal form.
-func isUUID(b []byte) bool {
-	if len(b) != idLen {
-		return false
-	}
-	for i, c := range b {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}

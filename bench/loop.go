@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Client states.
@@ -408,7 +410,7 @@ func (l *loop) frame(slot int32, h frameHeader, payload []byte, now int64) {
 // bench message, whose latency and sequence number are recorded.
 func (l *loop) text(slot int32, payload []byte, now int64) {
 	c := &l.clients[slot]
-	if !c.hasID && isUUID(payload) {
+	if !c.hasID && isClientID(payload) {
 		copy(c.id[:], payload)
 		c.hasID = true
 		l.counts.inc(cWithID)
@@ -556,4 +558,10 @@ func (l *loop) closeAll() {
 		}
 		l.closeClient(slot, cFailAborted, cCloseLocal)
 	}
+}
+
+// isClientID reports whether b is a client id: a UUID in its 36-byte form.
+func isClientID(b []byte) bool {
+	_, err := uuid.ParseBytes(b)
+	return len(b) == idLen && err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -130,7 +131,7 @@ func checkClientID(field, id string) error {
 	if id == "" {
 		return badRequest("missing %s", field)
 	}
-	if !isUUID(id) {
+	if len(id) != 36 || uuid.Validate(id) != nil {
 		return badRequest("%s %q is not a client id (a 36-character UUID)", field, truncate(id, 64))
 	}
 	return nil
@@ -163,26 +164,6 @@ func (r *request) closeArgs() (uint16, string, error) {
 		return 0, "", badRequest("reason is %d bytes, the limit is %d", len(r.Reason), maxReasonSize)
 	}
 	return uint16(code), r.Reason, nil
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func truncate(s string, n int) string {
