@@ -30,7 +30,7 @@ const closeLinger = time.Second
 // Close codes the gateway sends besides the RFC 6455 ones.
 const (
 	CloseGoingAway        uint16 = 1001 // server shutdown
-	ClosePolicy           uint16 = 1008 // slow consumer, inbound rate over MaxInboundRate
+	ClosePolicy           uint16 = 1008 // inbound rate over MaxInboundRate
 	CloseInternal         uint16 = 1011 // OnOpen refused the connection
 	CloseHeartbeatTimeout uint16 = 4000 // client silent for HeartbeatTimeout
 )
@@ -44,7 +44,7 @@ type Config struct {
 	PingInterval     time.Duration // server Ping frames to every client; 0 disables
 	MaxMessage       int           // inbound message limit (1009 over it); DefaultMaxMessage
 	MaxConns         int           // upgraded connections; over it the upgrade gets 503; 0 = unlimited
-	SendQueue        int           // per-connection outbound queue in bytes; DefaultSendQueue
+	SendQueue        int           // per-connection outbound queue in bytes (a batch being written comes on top); DefaultSendQueue
 	WriteTimeout     time.Duration // a flush blocked this long closes the connection; DefaultWriteTimeout
 	AllowedOrigins   []string      // Origin header values allowed to upgrade; empty or "*" = any; no Origin = allowed
 	MaxHeaderBytes   int           // opening handshake size limit (431 over it); DefaultMaxHeaderBytes

@@ -32,13 +32,14 @@ type Conn struct {
 	id   string // set once at upgrade, before the Conn is published
 	node wheel.Node[*Conn]
 
-	state    atomic.Uint32
-	lastSeen atomic.Int64 // wheel tick: accept time during the handshake, then last inbound bytes
-	lastPing int64        // wheel tick of the last server Ping; wheel goroutine only after upgrade
-	rateFrom int64        // wheel tick starting the current inbound-rate window; OnRequest only
-	rateN    int32        // messages in that window; OnRequest only
-	released atomic.Bool  // release ran
-	linger   atomic.Bool  // the final frame is written and our side shut down: close TCP when the wheel fires
+	state      atomic.Uint32
+	lastSeen   atomic.Int64 // wheel tick: accept time during the handshake, then last inbound bytes
+	lastPing   int64        // wheel tick of the last server Ping; wheel goroutine only after upgrade
+	rateFrom   int64        // wheel tick starting the current inbound-rate window; OnRequest only
+	rateN      int32        // messages in that window; OnRequest only
+	released   atomic.Bool  // release ran
+	registered atomic.Bool  // OnOpen took the connection: release owes it an OnClose
+	linger     atomic.Bool  // the final frame is written and our side shut down: close TCP when the wheel fires
 
 	// Read side: touched only by OnRequest, which netpoll never overlaps for one connection.
 	hs  []byte          // handshake bytes so far; nil when none are pending
@@ -67,7 +68,8 @@ func (c *Conn) RemoteAddr() string {
 // Send queues f for the client, compressed if the client negotiated
 // permessage-deflate. It returns false, and queues nothing, if the connection is
 // closing, or if f would push the queue over Config.SendQueue: then the client
-// is closed as a slow consumer. f is shared, never modified.
+// is closed as a slow consumer: its TCP connection closes at once, without a
+// Close frame it could not read anyway. f is shared, never modified.
 func (c *Conn) Send(f *wsframe.Frame) bool {
 	if c.dec.Deflate {
 		return c.enqueue(f.Deflated(), false)
@@ -186,6 +188,7 @@ func (c *Conn) written(q *sendQueue, err error, last bool) (closed bool) {
 	}
 	q.recycle()
 	switch {
+	case errors.Is(err, errClosed): // netpoll closed it already; closing again is not safe on all its paths
 	case err != nil:
 		c.nc.Close()
 	case last:
@@ -252,13 +255,25 @@ func (c *Conn) write(frames [][]byte, mayBlock bool) (rest [][]byte, err error) 
 		return frames, nil
 	}
 	w := c.nc.Writer()
-	for _, b := range frames {
+	for i, b := range frames {
+		if i == len(frames)-1 && len(b) > netpoll.BinaryInplaceThreshold {
+			// netpoll keeps the last node of its buffer for the connection's
+			// life: end with a small copied node, not a reference to b.
+			if _, err := w.WriteBinary(b[:len(b)-tailCopy]); err != nil {
+				return nil, err
+			}
+			b = b[len(b)-tailCopy:]
+		}
 		if _, err := w.WriteBinary(b); err != nil {
 			return nil, err
 		}
 	}
 	return nil, w.Flush()
 }
+
+// tailCopy is how many bytes of a large frame the blocking path copies into
+// netpoll's buffer last, so the node netpoll keeps after the write is small.
+const tailCopy = 64
 
 // onNetpollClose is the netpoll close callback: after it, nothing touches the
 // connection's buffers.
@@ -287,7 +302,7 @@ func (c *Conn) release() {
 		return
 	}
 	c.srv.wheel.Remove(&c.node)
-	if c.state.Load() == stateOpen {
+	if c.registered.Load() {
 		c.srv.conns.Add(-1)
 		if c.srv.cfg.OnClose != nil {
 			c.srv.cfg.OnClose(c)

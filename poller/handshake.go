@@ -20,12 +20,16 @@ import (
 // the blank line, then upgrades. Bytes after the header are frames.
 func (c *Conn) readHandshake(b []byte) {
 	s := c.srv
-	data := b
+	data, from := b, 0
 	if c.hs != nil {
+		from = max(len(c.hs)-3, 0) // the blank line may straddle the old and new bytes
 		c.hs = append(c.hs, b...)
 		data = c.hs
 	}
-	end := bytes.Index(data, []byte("\r\n\r\n"))
+	end := bytes.Index(data[from:], []byte("\r\n\r\n"))
+	if end >= 0 {
+		end += from
+	}
 	switch {
 	case end < 0 && len(data) > s.cfg.MaxHeaderBytes:
 		c.reject(http.StatusRequestHeaderFieldsTooLarge)
@@ -84,23 +88,32 @@ func (c *Conn) readHandshake(b []byte) {
 	c.flushing = true
 	c.mu.Unlock()
 	c.enqueue(wsframe.AppendFrame(rw.out, ws.OpText, []byte(c.id)), false)
-	c.state.Store(stateOpen)
 	now := s.wheel.Now()
 	c.lastSeen.Store(now)
 	c.lastPing = now
+	// Until stateOpen is stored below, Shutdown and the wheel treat the
+	// connection as a handshake and close it with nc.Close, whose callbacks
+	// netpoll runs only after this OnRequest returns: so OnClose never runs
+	// before OnOpen has.
+	c.registered.Store(true)
+	if s.cfg.OnOpen != nil {
+		if err := s.cfg.OnOpen(c); err != nil {
+			s.log.Warn("connection refused by OnOpen", "err", err)
+			c.registered.Store(false) // OnClose is for connections OnOpen took
+			s.conns.Add(-1)
+			c.Close(CloseInternal, "registration failed")
+			c.drain(false)
+			return
+		}
+	}
 	first := s.hbTicks
 	if s.pingTicks > 0 {
 		first = min(first, s.pingTicks)
 	}
 	s.wheel.Add(&c.node, first)
-	if s.cfg.OnOpen != nil {
-		if err := s.cfg.OnOpen(c); err != nil {
-			s.log.Warn("connection refused by OnOpen", "err", err)
-			c.Close(CloseInternal, "registration failed")
-		}
-	}
+	c.state.Store(stateOpen)
 	c.drain(false)
-	if len(rest) > 0 && !c.released.Load() {
+	if len(rest) > 0 {
 		c.readFrames(rest)
 	}
 }

@@ -1,10 +1,14 @@
 package poller
 
 import (
+	"fmt"
+	"log/slog"
 	"reflect"
 	"sync"
 	"syscall"
 	_ "unsafe" // go:linkname
+
+	"github.com/cloudwego/netpoll"
 )
 
 // netpollBarrierPool is netpoll's pool of per-connection write "barriers":
@@ -29,7 +33,32 @@ type barrierLayout struct {
 var (
 	trimOnce    sync.Once
 	trimApplied bool
+
+	configureOnce sync.Once
+	configureErr  error
+	configuredBuf int
 )
+
+// configureNetpoll sets netpoll's process-global buffer sizes and logger and
+// trims its write barriers, once per process, before the first event loop
+// runs: netpoll's goroutines read these globals without synchronisation. A
+// later Server asking for another BufferSize gets a warning and the first size.
+func configureNetpoll(bufferSize int, log *slog.Logger) error {
+	configureOnce.Do(func() {
+		configuredBuf = bufferSize
+		if !trimBarriers() {
+			log.Warn("netpoll's barrier layout changed: idle connections use about 1.2 KiB more")
+		}
+		netpoll.LinkBufferCap = bufferSize
+		if err := netpoll.Configure(netpoll.Config{BufferSize: bufferSize, LoggerOutput: debugWriter{log}}); err != nil {
+			configureErr = fmt.Errorf("poller: configure netpoll: %w", err)
+		}
+	})
+	if configureErr == nil && bufferSize != configuredBuf {
+		log.Warn("netpoll is already configured with another buffer size for this process", "using", configuredBuf, "asked", bufferSize)
+	}
+	return configureErr
+}
 
 // trimBarriers makes netpoll give new connections barriers of barrierIovecs
 // iovecs instead of 32, saving about 1.2 KiB per connection. It does nothing

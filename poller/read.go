@@ -13,6 +13,15 @@ import (
 // buffered bytes (netpoll re-runs it while any remain) and never blocks.
 func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	c := (*Conn)(ctx.(*connCtx))
+	defer func() {
+		// A panic (in a hook, or a bug) costs this connection only. Recovering
+		// here, rather than in netpoll's pool, keeps netpoll's processing lock
+		// consistent, so its close callbacks still run exactly once.
+		if r := recover(); r != nil {
+			s.log.Error("panic in connection handler", "panic", r, "client_id", c.id)
+			nc.Close()
+		}
+	}()
 	r := nc.Reader()
 	b, err := r.Next(r.Len())
 	if err != nil {

@@ -2,7 +2,6 @@ package poller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,7 +23,7 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	ln       netpoll.Listener
+	ln       *onceListener
 	evl      netpoll.EventLoop
 	wheel    *wheel.Wheel[*Conn]
 	upgrader ws.Upgrader
@@ -102,18 +101,16 @@ func New(cfg Config) (*Server, error) {
 	s.upgrader = s.newUpgrader()
 	uuid.EnableRandPool()
 
-	if !trimBarriers() {
-		s.log.Warn("netpoll's barrier layout changed: idle connections use about 1.2 KiB more")
-	}
-	netpoll.LinkBufferCap = cfg.BufferSize
-	if err := netpoll.Configure(netpoll.Config{BufferSize: cfg.BufferSize, LoggerOutput: debugWriter{s.log}}); err != nil {
+	if err := configureNetpoll(cfg.BufferSize, s.log); err != nil {
 		s.wheel.Stop()
-		return nil, fmt.Errorf("poller: configure netpoll: %w", err)
+		return nil, err
 	}
-	if s.ln, err = netpoll.CreateListener("tcp", cfg.Addr); err != nil {
+	ln, err := netpoll.CreateListener("tcp", cfg.Addr)
+	if err != nil {
 		s.wheel.Stop()
 		return nil, fmt.Errorf("poller: listen %s: %w", cfg.Addr, err)
 	}
+	s.ln = &onceListener{Listener: ln}
 	s.evl, err = netpoll.NewEventLoop(s.onRequest,
 		netpoll.WithOnPrepare(s.onPrepare),
 		netpoll.WithWriteTimeout(cfg.WriteTimeout),
@@ -139,20 +136,18 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown stops accepting, sends Close 1001 to every client, waits for their
-// queues to drain and their sockets to close, and force-closes what is left when
-// ctx expires. Idempotent; later calls return the first call's result.
+// queues to drain and their sockets to close, and when ctx expires closes what
+// netpoll considers idle and returns ctx's error. A connection still flushing to
+// a stalled peer then closes at WriteTimeout. Idempotent; later calls return
+// the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
-		s.stopping.Store(true)
-		s.ln.Close() // stop accepting; Serve returns
-		// The wheel keeps running until the end: it closes lingering connections.
-		s.wheel.Each(func(n *wheel.Node[*Conn]) {
-			if c := n.Value; c.state.Load() == stateOpen {
-				c.Close(CloseGoingAway, "server shutdown")
-			} else {
-				c.nc.Close()
-			}
-		})
+		s.stopping.Store(true) // upgrades get 503; expire closes what it sees from now on
+		s.ln.Close()           // stop accepting
+		// The wheel keeps running until the end (it closes lingering connections).
+		// Each waits for an expiry batch in flight, so every connection is either
+		// in this walk or expires with stopping set.
+		s.wheel.Each(func(n *wheel.Node[*Conn]) { n.Value.shutdown() })
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for s.live.Load() > 0 && ctx.Err() == nil {
@@ -161,10 +156,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			case <-tick.C:
 			}
 		}
-		s.shutdownErr = errors.Join(ctx.Err(), s.evl.Shutdown(ctx))
+		s.shutdownErr = s.evl.Shutdown(ctx) // closes the listener again: onceListener
 		s.wheel.Stop()
 	})
 	return s.shutdownErr
+}
+
+// shutdown closes c for Shutdown: Close 1001 if it is open, TCP otherwise.
+func (c *Conn) shutdown() {
+	if c.state.Load() == stateOpen {
+		c.Close(CloseGoingAway, "server shutdown")
+	} else {
+		c.nc.Close()
+	}
+}
+
+// onceListener makes Close idempotent: netpoll's listener closes its fd on every
+// call, and a second close would hit whatever file reused the number.
+type onceListener struct {
+	netpoll.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }
 
 // Stats returns a snapshot of the counters.
@@ -212,15 +229,19 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	return (*connCtx)(c)
 }
 
-// expire runs on the wheel goroutine when a connection's timer fires: it closes
-// stalled handshakes and silent clients, sends server pings, and re-arms.
+// expire runs on the wheel goroutine when a connection's timer fires: it ends
+// lingers, stalled handshakes and silent clients, sends server pings, and
+// re-arms. It must not block: it runs one non-blocking write at most.
 func (s *Server) expire(n *wheel.Node[*Conn]) {
 	c := n.Value
-	if c.linger.Load() {
+	switch {
+	case c.linger.Load():
 		c.nc.Close()
 		return
-	}
-	if c.released.Load() {
+	case c.released.Load():
+		return
+	case s.stopping.Load():
+		c.shutdown()
 		return
 	}
 	now := s.wheel.Now()
@@ -231,7 +252,7 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 			c.nc.Close()
 			return
 		}
-		s.wheel.Add(n, last+s.hsTicks-now)
+		s.rearm(c, last+s.hsTicks-now)
 		return
 	}
 	if now-last >= s.hbTicks {
@@ -247,5 +268,13 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 		}
 		next = min(next, c.lastPing+s.pingTicks)
 	}
-	s.wheel.Add(n, next-now)
+	s.rearm(c, next-now)
+}
+
+// rearm schedules c's timer again unless c ended meanwhile (a linger armed its
+// own, shorter timer; a released connection needs none).
+func (s *Server) rearm(c *Conn, ticks int64) {
+	if !c.released.Load() && !c.linger.Load() {
+		s.wheel.Add(&c.node, ticks)
+	}
 }

@@ -29,9 +29,12 @@ type Wheel[T any] struct {
 	now    atomic.Int64 // ticks since New
 	count  atomic.Int64 // scheduled nodes
 
-	mu    sync.Mutex
-	slots []*Node[T] // guarded by mu; head of each slot's list
-	batch []*Node[T] // guarded by mu; reused buffer of the slot being expired
+	// firing is held while a slot's nodes are expired (their callbacks
+	// included), so Each can wait for a batch in flight. Lock order: firing, mu.
+	firing sync.Mutex
+	mu     sync.Mutex
+	slots  []*Node[T] // guarded by mu; head of each slot's list
+	batch  []*Node[T] // guarded by mu; reused buffer of the slot being expired
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -109,8 +112,12 @@ func (w *Wheel[T]) Remove(n *Node[T]) {
 	w.mu.Unlock()
 }
 
-// Each calls fn for a snapshot of the scheduled nodes, with no lock held.
+// Each calls fn for a snapshot of the scheduled nodes, with no lock held. It
+// first waits for a batch of expiries in progress to finish, so a node is
+// either in the snapshot or fires after Each started. It must not be called
+// from the expire callback (it would wait for itself).
 func (w *Wheel[T]) Each(fn func(*Node[T])) {
+	w.firing.Lock()
 	w.mu.Lock()
 	all := make([]*Node[T], 0, w.count.Load())
 	for _, head := range w.slots {
@@ -119,6 +126,7 @@ func (w *Wheel[T]) Each(fn func(*Node[T])) {
 		}
 	}
 	w.mu.Unlock()
+	w.firing.Unlock()
 	for _, n := range all {
 		fn(n)
 	}
@@ -161,6 +169,8 @@ func (w *Wheel[T]) run() {
 
 // advance moves the clock one tick and fires the nodes of the new current slot.
 func (w *Wheel[T]) advance() {
+	w.firing.Lock()
+	defer w.firing.Unlock()
 	w.mu.Lock()
 	now := w.now.Add(1)
 	slot := now & w.mask

@@ -186,3 +186,38 @@ func BenchmarkAddRemove(b *testing.B) {
 		w.Remove(n)
 	}
 }
+
+// TestEachWaitsForBatchInFlight: a node whose slot is being expired is not
+// scheduled, so Each must wait for the batch instead of missing it.
+func TestEachWaitsForBatchInFlight(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	var w *Wheel[int]
+	w, _ = New(time.Millisecond, 8, func(n *Node[int]) {
+		entered <- struct{}{}
+		<-release
+		w.Add(n, 7) // re-armed: Each must see it
+	})
+	defer w.Stop()
+	a, b := &Node[int]{Value: 1}, &Node[int]{Value: 2}
+	w.Add(a, 1)
+	w.Add(b, 1)
+	<-entered // the batch holding a and b is in flight
+	seen := make(chan int, 2)
+	go w.Each(func(n *Node[int]) { seen <- n.Value })
+	select {
+	case v := <-seen:
+		t.Fatalf("Each ran during the batch and saw %d", v)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	got := map[int]bool{}
+	for range 2 {
+		select {
+		case v := <-seen:
+			got[v] = true
+		case <-time.After(2 * time.Second):
+			t.Fatalf("Each saw %v, want both nodes", got)
+		}
+	}
+}
