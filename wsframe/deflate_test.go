@@ -198,3 +198,29 @@ func BenchmarkInflate(b *testing.B) {
 		}
 	}
 }
+
+// FuzzInflate: inflating arbitrary bytes never panics and never returns more
+// than the limit; what Frame.Deflated compresses inflates back to the payload.
+func FuzzInflate(f *testing.F) {
+	f.Add([]byte(strings.Repeat("hello ", 50)), []byte{0xff, 0x00})
+	f.Add([]byte{}, []byte{0x00, 0x00, 0xff, 0xff})
+	f.Add(bytes.Repeat([]byte{0}, 4096), []byte{0x4a, 0x4c, 0x04, 0x00})
+	const limit = 1 << 12
+	f.Fuzz(func(t *testing.T, payload, junk []byte) {
+		if out, err := inflate(ws.OpBinary, junk, limit); err == nil && len(out) > limit {
+			t.Fatalf("inflated %d bytes past the %d limit", len(out), limit)
+		}
+		fr := NewFrame(ws.OpBinary, payload)
+		d := fr.Deflated()
+		h, n, err := ParseHeader(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Rsv1() {
+			out, err := inflate(ws.OpBinary, d[n:], len(payload))
+			if err != nil || !bytes.Equal(out, payload) {
+				t.Fatalf("round trip: %v", err)
+			}
+		}
+	})
+}
