@@ -28,7 +28,7 @@ test-norace:
 	$(GO) test -count=1 -timeout 5m $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./poller/...
+	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./httpapi/ ./poller/...
 
 FUZZTIME ?= 20s
 fuzz:
