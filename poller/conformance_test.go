@@ -286,47 +286,39 @@ func startHealthy(t *testing.T, s *confServer) *healthyClient {
 		<-h.read
 	})
 	h.wg.Add(2)
-	go func() { // writer
-		defer h.wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-			}
-			h.mu.Lock()
-			n := h.pingsSent
-			h.pingsSent++
-			h.mu.Unlock()
-			if err := h.c.write(enc(pingF("h-"+strconv.Itoa(n)), textF("ping"))); err != nil {
-				h.problem("write: %v", err)
-				return
-			}
+	go h.every(20*time.Millisecond, &h.pingsSent, func(n int) error { // writer
+		return h.c.write(enc(pingF("h-"+strconv.Itoa(n)), textF("ping")))
+	})
+	go h.every(10*time.Millisecond, &h.ticksSent, func(n int) error { // pusher, through the server's Conn.Send
+		if !sc.Send(wsframe.NewFrame(ws.OpText, []byte("tick-"+strconv.Itoa(n)))) {
+			return fmt.Errorf("Send of tick %d refused", n)
 		}
-	}()
-	go func() { // pusher, through the server's Conn.Send
-		defer h.wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-			}
-			h.mu.Lock()
-			n := h.ticksSent
-			h.ticksSent++
-			h.mu.Unlock()
-			if !sc.Send(wsframe.NewFrame(ws.OpText, []byte("tick-"+strconv.Itoa(n)))) {
-				h.problem("Send of tick %d refused", n)
-				return
-			}
-		}
-	}()
+		return nil
+	})
 	return h
+}
+
+// every runs step(n) each period, with n counted in *sent (guarded by mu),
+// until stop or the first error, which it records as a problem.
+func (h *healthyClient) every(period time.Duration, sent *int, step func(n int) error) {
+	defer h.wg.Done()
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		n := *sent
+		*sent++
+		h.mu.Unlock()
+		if err := step(n); err != nil {
+			h.problem("%v", err)
+			return
+		}
+	}
 }
 
 func (h *healthyClient) problem(format string, args ...any) {
