@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -31,7 +32,7 @@ func BenchmarkHandle(b *testing.B) {
 	if err := reg.BindUID(id, "user-1"); err != nil {
 		b.Fatal(err)
 	}
-	s := &Server{hub: reg, cfg: Config{MaxBody: DefaultMaxBody}}
+	s := &Server{hub: hub.NewLocal(reg), cfg: Config{MaxBody: DefaultMaxBody}}
 	for _, bc := range []struct{ name, method, path, body string }{
 		{"route=send-client", "POST", "/send/client", `{"client_id":"` + id + `","data":"hello, this is a 64-byte push message for the benchmark"}`},
 		{"route=send-uid", "POST", "/send/uid", `{"uid":"user-1","data":{"type":"mail","n":3}}`},

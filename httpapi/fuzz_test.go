@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -18,7 +19,7 @@ func FuzzHandle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Server{hub: reg, cfg: Config{MaxBody: DefaultMaxBody}}
+	s := &Server{hub: hub.NewLocal(reg), cfg: Config{MaxBody: DefaultMaxBody}}
 	paths := make([]string, 0, len(routes))
 	for p := range routes {
 		paths = append(paths, p)

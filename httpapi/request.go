@@ -21,8 +21,9 @@ const (
 	maxReasonSize = 123   // a close reason (RFC 6455 section 5.5: 125 minus the code)
 )
 
-// request is the union of every POST body's fields. Unknown fields are an error,
-// so a typo ("uid" for "uids") is reported instead of silently ignored.
+// request is the union of every POST body's fields. Unknown fields are an
+// error, and so is a field of this vocabulary that the route does not take
+// (see post), so a typo or a mix-up is reported instead of silently ignored.
 type request struct {
 	ClientID   string          `json:"client_id"`
 	ClientIDs  []string        `json:"client_ids"`
@@ -37,6 +38,54 @@ type request struct {
 	Reason     string          `json:"reason"`
 }
 
+// field names one member of request. A list form directly follows its single
+// form (fClientID, fClientIDs).
+type field uint8
+
+const (
+	fNone field = iota
+	fClientID
+	fClientIDs
+	fUID
+	fUIDs
+	fGroup
+	fGroups
+	fExclude
+	fData
+	fDataBase64
+	fCode
+	fReason
+	fieldCount
+)
+
+var fieldNames = [fieldCount]string{"", "client_id", "client_ids", "uid", "uids", "group", "groups", "exclude", "data", "data_base64", "code", "reason"}
+
+// fields is a set of fields, bit i for field i.
+type fields uint16
+
+// given returns the fields r holds: present and neither null nor an empty
+// string (an empty list is present).
+func (r *request) given() fields {
+	var g fields
+	set := func(f field, ok bool) {
+		if ok {
+			g |= 1 << f
+		}
+	}
+	set(fClientID, r.ClientID != "")
+	set(fClientIDs, r.ClientIDs != nil)
+	set(fUID, r.UID != "")
+	set(fUIDs, r.UIDs != nil)
+	set(fGroup, r.Group != "")
+	set(fGroups, r.Groups != nil)
+	set(fExclude, r.Exclude != nil)
+	set(fData, len(r.Data) > 0 && !bytes.Equal(r.Data, []byte("null")))
+	set(fDataBase64, r.DataBase64 != nil)
+	set(fCode, r.Code != nil)
+	set(fReason, r.Reason != "")
+	return g
+}
+
 // errBadRequest marks validation failures (answered with 400).
 var errBadRequest = errors.New("bad request")
 
@@ -44,8 +93,9 @@ func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errBadRequest}, args...)...)
 }
 
-// decodeRequest parses a JSON body into a request. It rejects trailing data.
-func decodeRequest(body []byte) (request, error) {
+// decodeRequest parses a JSON body into a request whose fields must all be
+// in allowed. It rejects trailing data.
+func decodeRequest(body []byte, allowed fields) (request, error) {
 	var r request
 	if len(bytes.TrimSpace(body)) == 0 {
 		return r, badRequest("empty body: expected a JSON object")
@@ -58,6 +108,13 @@ func decodeRequest(body []byte) (request, error) {
 	if dec.More() {
 		return r, badRequest("invalid JSON: data after the object")
 	}
+	if extra := r.given() &^ allowed; extra != 0 {
+		for f := fNone + 1; f < fieldCount; f++ {
+			if extra&(1<<f) != 0 {
+				return r, badRequest("field %q does not apply to this endpoint", fieldNames[f])
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -65,7 +122,7 @@ func decodeRequest(body []byte) (request, error) {
 // any other JSON value as its compact JSON text, in a text frame) or
 // "data_base64" (a binary frame). Exactly one must be present.
 func (r *request) frame() (*wsframe.Frame, error) {
-	hasData := len(r.Data) > 0 && !bytes.Equal(r.Data, []byte("null"))
+	hasData := r.given()&(1<<fData) != 0
 	switch {
 	case hasData && r.DataBase64 != nil:
 		return nil, badRequest("give data or data_base64, not both")
@@ -90,6 +147,26 @@ func (r *request) frame() (*wsframe.Frame, error) {
 		}
 		return wsframe.NewFrame(ws.OpText, buf.Bytes()), nil
 	}
+}
+
+// targets returns the names in field one (client_id, uid or group) or its
+// list form, validated.
+func (r *request) targets(one field) ([]string, error) {
+	switch one {
+	case fClientID:
+		return oneOrMany("client_id", r.ClientID, r.ClientIDs, checkClientID)
+	case fUID:
+		return oneOrMany("uid", r.UID, r.UIDs, checkName)
+	}
+	return oneOrMany("group", r.Group, r.Groups, checkName)
+}
+
+// groupsArg validates the client id and the groups of a join or leave.
+func (r *request) groupsArg() ([]string, error) {
+	if err := checkClientID("client_id", r.ClientID); err != nil {
+		return nil, err
+	}
+	return r.targets(fGroup)
 }
 
 // oneOrMany returns the single value or the list, requiring exactly one form.

@@ -1,46 +1,48 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/wsframe"
 )
 
 // routes maps each path to its endpoint. API.md documents every one of them.
 var routes = map[string]route{
-	"/send/all":    post(sendAll),
-	"/send/client": post(sendClient),
-	"/send/uid":    post(sendUID),
-	"/send/group":  post(sendGroup),
+	"/send/all":    send(sendAll),
+	"/send/client": send(sendClient),
+	"/send/uid":    send(sendUID),
+	"/send/group":  send(sendGroup),
 
-	"/client/close":  post(closeClient),
+	"/client/close":  post(closeClient, fClientID, fCode, fReason),
 	"/client/online": get(clientOnline),
 	"/client/info":   get(clientInfo),
-	"/client/count":  get(func(s *Server, _ *fasthttp.Args) (any, error) { return count(s.hub.Count()), nil }),
-	"/client/list":   listOf("client_ids", func(s *Server) pager { return s.hub.List }),
+	"/client/count":  get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.ClientCount(ctx) }),
+	"/client/list":   listOf("client_ids", hub.Hub.ClientList),
 
-	"/uid/bind":    post(bindUID),
-	"/uid/unbind":  post(unbindUID),
-	"/uid/close":   post(closeUID),
+	"/uid/bind":    post(bindUID, fClientID, fUID),
+	"/uid/unbind":  post(unbindUID, fClientID),
+	"/uid/close":   post(closeUID, fUID, fCode, fReason),
 	"/uid/online":  get(uidOnline),
-	"/uid/clients": get(uidClients),
-	"/uid/count":   get(func(s *Server, _ *fasthttp.Args) (any, error) { return count(s.hub.UIDCount()), nil }),
-	"/uid/list":    listOf("uids", func(s *Server) pager { return s.hub.UIDList }),
+	"/uid/clients": get(namesOf("uid", "client_ids", hub.Hub.UIDClients)),
+	"/uid/count":   get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.UIDCount(ctx) }),
+	"/uid/list":    listOf("uids", hub.Hub.UIDList),
 
-	"/group/join":     post(joinGroups),
-	"/group/leave":    post(leaveGroups),
-	"/group/dissolve": post(dissolveGroup),
-	"/group/clients":  get(groupClients),
-	"/group/uids":     get(groupUIDs),
+	"/group/join":     post(joinGroups, fClientID, fGroup, fGroups),
+	"/group/leave":    post(leaveGroups, fClientID, fGroup, fGroups),
+	"/group/dissolve": post(dissolveGroup, fGroup),
+	"/group/clients":  get(namesOf("group", "client_ids", hub.Hub.GroupClients)),
+	"/group/uids":     get(namesOf("group", "uids", hub.Hub.GroupUIDs)),
 	"/group/count":    get(groupCount),
-	"/group/total":    get(func(s *Server, _ *fasthttp.Args) (any, error) { return count(s.hub.GroupTotal()), nil }),
-	"/group/list":     listOf("groups", func(s *Server) pager { return s.hub.GroupList }),
+	"/group/total":    get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.GroupTotal(ctx) }),
+	"/group/list":     listOf("groups", hub.Hub.GroupList),
 
-	"/healthz": get(func(*Server, *fasthttp.Args) (any, error) { return map[string]bool{"ok": true}, nil }),
+	"/healthz": get(func(*Server, *fasthttp.RequestCtx) (any, error) { return map[string]bool{"ok": true}, nil }),
 	"/stats":   get(stats),
 }
 
@@ -50,95 +52,87 @@ var errNotFound = errors.New("not found")
 // errorStatus maps handler errors to HTTP statuses, in one place.
 func errorStatus(err error) int {
 	switch {
-	case errors.Is(err, errBadRequest), errors.Is(err, registry.ErrEmptyName), errors.Is(err, registry.ErrBadCursor):
+	case errors.Is(err, errBadRequest), errors.Is(err, hub.ErrInvalid), errors.Is(err, hub.ErrBadCursor):
 		return fasthttp.StatusBadRequest
-	case errors.Is(err, errNotFound), errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, errNotFound), errors.Is(err, hub.ErrNotFound):
 		return fasthttp.StatusNotFound
 	}
 	return fasthttp.StatusInternalServerError
 }
 
-func post(h func(*Server, *request) (any, error)) route {
+// post is a POST route whose JSON body may hold only the given fields: any
+// other field of the API's vocabulary is a 400 naming it, so a field that
+// does not apply ("uid" on /send/client) is reported, never ignored.
+func post(h func(*Server, *fasthttp.RequestCtx, *request) (any, error), allowed ...field) route {
+	var mask fields
+	for _, f := range allowed {
+		mask |= 1 << f
+	}
 	return route{fasthttp.MethodPost, func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
-		r, err := decodeRequest(ctx.PostBody())
+		r, err := decodeRequest(ctx.PostBody(), mask)
 		if err != nil {
 			return nil, err
 		}
-		return h(s, &r)
+		return h(s, ctx, &r)
 	}}
 }
 
-func get(h func(*Server, *fasthttp.Args) (any, error)) route {
-	return route{fasthttp.MethodGet, func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
-		return h(s, ctx.QueryArgs())
+func get(h func(*Server, *fasthttp.RequestCtx) (any, error)) route {
+	return route{fasthttp.MethodGet, h}
+}
+
+// sendTarget describes one /send/* endpoint: the field naming its targets
+// (its list form is accepted too; fNone for everyone), whether it takes an
+// exclude list, and the Hub call.
+type sendTarget struct {
+	one     field
+	exclude bool
+	send    func(h hub.Hub, ctx context.Context, targets []string, f *wsframe.Frame, exclude []string) (hub.Sent, error)
+}
+
+var (
+	sendAll = sendTarget{fNone, true, func(h hub.Hub, ctx context.Context, _ []string, f *wsframe.Frame, exclude []string) (hub.Sent, error) {
+		return h.SendAll(ctx, f, exclude)
 	}}
+	sendClient = sendTarget{fClientID, false, func(h hub.Hub, ctx context.Context, ids []string, f *wsframe.Frame, _ []string) (hub.Sent, error) {
+		return h.SendClients(ctx, ids, f)
+	}}
+	sendUID = sendTarget{fUID, false, func(h hub.Hub, ctx context.Context, uids []string, f *wsframe.Frame, _ []string) (hub.Sent, error) {
+		return h.SendUIDs(ctx, uids, f)
+	}}
+	sendGroup = sendTarget{fGroup, true, hub.Hub.SendGroups}
+)
+
+// send is the one handler of the /send/* endpoints: it validates the targets,
+// the exclude list and the message, in that order, then sends.
+func send(t sendTarget) route {
+	allowed := []field{fData, fDataBase64}
+	if t.one != fNone {
+		allowed = append(allowed, t.one, t.one+1) // the list form follows the single one
+	}
+	if t.exclude {
+		allowed = append(allowed, fExclude)
+	}
+	return post(func(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
+		var targets []string
+		if t.one != fNone {
+			var err error
+			if targets, err = r.targets(t.one); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkList("exclude", r.Exclude, checkClientID); err != nil {
+			return nil, err
+		}
+		f, err := r.frame()
+		if err != nil {
+			return nil, err
+		}
+		return t.send(s.hub, ctx, targets, f, r.Exclude)
+	}, allowed...)
 }
 
-type sentAnswer struct {
-	Sent int `json:"sent"`
-}
-
-type countAnswer struct {
-	Count int `json:"count"`
-}
-
-type okAnswer struct {
-	OK bool `json:"ok"`
-}
-
-func count(n int) countAnswer { return countAnswer{n} }
-
-func sendAll(s *Server, r *request) (any, error) {
-	f, err := r.frame()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkList("exclude", r.Exclude, checkClientID); err != nil {
-		return nil, err
-	}
-	return sentAnswer{s.hub.SendAll(f, r.Exclude)}, nil
-}
-
-func sendClient(s *Server, r *request) (any, error) {
-	ids, err := oneOrMany("client_id", r.ClientID, r.ClientIDs, checkClientID)
-	if err != nil {
-		return nil, err
-	}
-	f, err := r.frame()
-	if err != nil {
-		return nil, err
-	}
-	return sentAnswer{s.hub.SendClients(ids, f)}, nil
-}
-
-func sendUID(s *Server, r *request) (any, error) {
-	uids, err := oneOrMany("uid", r.UID, r.UIDs, checkName)
-	if err != nil {
-		return nil, err
-	}
-	f, err := r.frame()
-	if err != nil {
-		return nil, err
-	}
-	return sentAnswer{s.hub.SendUIDs(uids, f)}, nil
-}
-
-func sendGroup(s *Server, r *request) (any, error) {
-	groups, err := oneOrMany("group", r.Group, r.Groups, checkName)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkList("exclude", r.Exclude, checkClientID); err != nil {
-		return nil, err
-	}
-	f, err := r.frame()
-	if err != nil {
-		return nil, err
-	}
-	return sentAnswer{s.hub.SendGroups(groups, f, r.Exclude)}, nil
-}
-
-func closeClient(s *Server, r *request) (any, error) {
+func closeClient(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
 	if err := checkClientID("client_id", r.ClientID); err != nil {
 		return nil, err
 	}
@@ -146,38 +140,51 @@ func closeClient(s *Server, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !s.hub.CloseClient(r.ClientID, code, reason) {
-		return nil, fmt.Errorf("%w: client %s is not connected", errNotFound, r.ClientID)
+	if err := s.hub.CloseClient(ctx, r.ClientID, code, reason); err != nil {
+		return nil, notConnected(err, r.ClientID)
 	}
 	return struct {
 		Closed bool `json:"closed"`
 	}{true}, nil
 }
 
-func clientOnline(s *Server, q *fasthttp.Args) (any, error) {
-	id := string(q.Peek("client_id"))
-	if err := checkClientID("client_id", id); err != nil {
-		return nil, err
+// notConnected words the hub's ErrNotFound for client id.
+func notConnected(err error, id string) error {
+	if errors.Is(err, hub.ErrNotFound) {
+		return fmt.Errorf("%w: client %s is not connected", errNotFound, id)
 	}
-	_, ok := s.hub.Info(id)
-	return onlineAnswer{ok}, nil
+	return err
 }
 
-type onlineAnswer struct {
-	Online bool `json:"online"`
+// clientParam reads a required client id from the query.
+func clientParam(ctx *fasthttp.RequestCtx) (string, error) {
+	id := string(ctx.QueryArgs().Peek("client_id"))
+	return id, checkClientID("client_id", id)
 }
 
-func clientInfo(s *Server, q *fasthttp.Args) (any, error) {
-	id := string(q.Peek("client_id"))
-	if err := checkClientID("client_id", id); err != nil {
+func clientOnline(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	id, err := clientParam(ctx)
+	if err != nil {
 		return nil, err
 	}
-	info, ok := s.hub.Info(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: client %s is not connected", errNotFound, id)
+	_, err = s.hub.ClientInfo(ctx, id)
+	switch {
+	case errors.Is(err, hub.ErrNotFound):
+		return hub.Online{}, nil
+	case err != nil:
+		return nil, err
 	}
-	if info.Groups == nil {
-		info.Groups = []string{}
+	return hub.Online{Online: true}, nil
+}
+
+func clientInfo(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	id, err := clientParam(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.hub.ClientInfo(ctx, id)
+	if err != nil {
+		return nil, notConnected(err, id)
 	}
 	return struct {
 		ClientID    string   `json:"client_id"`
@@ -188,30 +195,34 @@ func clientInfo(s *Server, q *fasthttp.Args) (any, error) {
 	}{info.ClientID, info.UID, info.Groups, info.RemoteAddr, info.ConnectedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}, nil
 }
 
-func bindUID(s *Server, r *request) (any, error) {
+type okAnswer struct {
+	OK bool `json:"ok"`
+}
+
+func bindUID(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
 	if err := checkClientID("client_id", r.ClientID); err != nil {
 		return nil, err
 	}
 	if err := checkName("uid", r.UID); err != nil {
 		return nil, err
 	}
-	if err := s.hub.BindUID(r.ClientID, r.UID); err != nil {
-		return nil, err
+	if err := s.hub.BindUID(ctx, r.ClientID, r.UID); err != nil {
+		return nil, notConnected(err, r.ClientID)
 	}
 	return okAnswer{true}, nil
 }
 
-func unbindUID(s *Server, r *request) (any, error) {
+func unbindUID(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
 	if err := checkClientID("client_id", r.ClientID); err != nil {
 		return nil, err
 	}
-	if err := s.hub.UnbindUID(r.ClientID); err != nil {
-		return nil, err
+	if err := s.hub.UnbindUID(ctx, r.ClientID); err != nil {
+		return nil, notConnected(err, r.ClientID)
 	}
 	return okAnswer{true}, nil
 }
 
-func closeUID(s *Server, r *request) (any, error) {
+func closeUID(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
 	if err := checkName("uid", r.UID); err != nil {
 		return nil, err
 	}
@@ -219,134 +230,116 @@ func closeUID(s *Server, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	n, err := s.hub.CloseUID(ctx, r.UID, code, reason)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		Closed int `json:"closed"`
-	}{s.hub.CloseUID(r.UID, code, reason)}, nil
+		hub.Coverage
+	}{n.Count, n.Coverage}, nil
 }
 
 // nameParam reads a required uid or group name from the query.
-func nameParam(q *fasthttp.Args, field string) (string, error) {
-	v := string(q.Peek(field))
+func nameParam(ctx *fasthttp.RequestCtx, field string) (string, error) {
+	v := string(ctx.QueryArgs().Peek(field))
 	return v, checkName(field, v)
 }
 
-func uidOnline(s *Server, q *fasthttp.Args) (any, error) {
-	uid, err := nameParam(q, "uid")
+func uidOnline(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	uid, err := nameParam(ctx, "uid")
 	if err != nil {
 		return nil, err
 	}
-	return onlineAnswer{s.hub.UIDOnline(uid)}, nil
+	return s.hub.UIDOnline(ctx, uid)
 }
 
-type idsAnswer struct {
-	ClientIDs []string `json:"client_ids"`
-}
-
-func ids(list []string) idsAnswer {
-	if list == nil {
-		list = []string{}
+// namesOf serves a GET that takes one name (?uid= or ?group=) and answers a
+// list of names under the JSON key key.
+func namesOf(param, key string, query func(hub.Hub, context.Context, string) (hub.Names, error)) func(*Server, *fasthttp.RequestCtx) (any, error) {
+	return func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+		name, err := nameParam(ctx, param)
+		if err != nil {
+			return nil, err
+		}
+		n, err := query(s.hub, ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return withCoverage(map[string]any{key: n.Names}, n.Coverage), nil
 	}
-	return idsAnswer{list}
 }
 
-func uidClients(s *Server, q *fasthttp.Args) (any, error) {
-	uid, err := nameParam(q, "uid")
+// withCoverage adds an answer's partial fields to m, when it is partial.
+func withCoverage(m map[string]any, c hub.Coverage) map[string]any {
+	if c.Partial {
+		m["partial"], m["missing_nodes"] = true, c.MissingNodes
+	}
+	return m
+}
+
+func joinGroups(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
+	groups, err := r.groupsArg()
 	if err != nil {
 		return nil, err
 	}
-	return ids(s.hub.UIDClients(uid)), nil
-}
-
-func groupsArg(r *request) ([]string, error) {
-	if err := checkClientID("client_id", r.ClientID); err != nil {
-		return nil, err
-	}
-	return oneOrMany("group", r.Group, r.Groups, checkName)
-}
-
-func joinGroups(s *Server, r *request) (any, error) {
-	groups, err := groupsArg(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.hub.JoinGroups(r.ClientID, groups); err != nil {
-		return nil, err
+	if err := s.hub.JoinGroups(ctx, r.ClientID, groups); err != nil {
+		return nil, notConnected(err, r.ClientID)
 	}
 	return okAnswer{true}, nil
 }
 
-func leaveGroups(s *Server, r *request) (any, error) {
-	groups, err := groupsArg(r)
+func leaveGroups(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
+	groups, err := r.groupsArg()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.hub.LeaveGroups(r.ClientID, groups); err != nil {
-		return nil, err
+	if err := s.hub.LeaveGroups(ctx, r.ClientID, groups); err != nil {
+		return nil, notConnected(err, r.ClientID)
 	}
 	return okAnswer{true}, nil
 }
 
-func dissolveGroup(s *Server, r *request) (any, error) {
+func dissolveGroup(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
 	if err := checkName("group", r.Group); err != nil {
+		return nil, err
+	}
+	n, err := s.hub.DissolveGroup(ctx, r.Group)
+	if err != nil {
 		return nil, err
 	}
 	return struct {
 		Removed int `json:"removed"`
-	}{s.hub.DissolveGroup(r.Group)}, nil
+		hub.Coverage
+	}{n.Count, n.Coverage}, nil
 }
 
-func groupClients(s *Server, q *fasthttp.Args) (any, error) {
-	g, err := nameParam(q, "group")
+func groupCount(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	g, err := nameParam(ctx, "group")
 	if err != nil {
 		return nil, err
 	}
-	return ids(s.hub.GroupClients(g)), nil
+	return s.hub.GroupCount(ctx, g)
 }
 
-func groupUIDs(s *Server, q *fasthttp.Args) (any, error) {
-	g, err := nameParam(q, "group")
-	if err != nil {
-		return nil, err
-	}
-	uids := s.hub.GroupUIDs(g)
-	if uids == nil {
-		uids = []string{}
-	}
-	return struct {
-		UIDs []string `json:"uids"`
-	}{uids}, nil
-}
-
-func groupCount(s *Server, q *fasthttp.Args) (any, error) {
-	g, err := nameParam(q, "group")
-	if err != nil {
-		return nil, err
-	}
-	return count(s.hub.GroupCount(g)), nil
-}
-
-// pager is one of the Hub's paginated listings.
-type pager func(cursor string, limit int) ([]string, string, error)
-
-// listOf serves a paginated listing under the JSON key field, reading
-// ?limit= (default and maximum per registry.DefaultPageSize / MaxPageSize) and ?cursor=.
-func listOf(field string, list func(*Server) pager) route {
-	return get(func(s *Server, q *fasthttp.Args) (any, error) {
+// listOf serves a paginated listing under the JSON key key, reading ?limit=
+// (default and maximum per hub.DefaultPageSize / MaxPageSize) and the
+// opaque ?cursor= of the previous page.
+func listOf(key string, list func(hub.Hub, context.Context, string, int) (hub.Page, error)) route {
+	return get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+		q := ctx.QueryArgs()
 		limit := 0
 		if v := q.Peek("limit"); len(v) > 0 {
 			n, err := strconv.Atoi(string(v))
 			if err != nil || n < 1 {
-				return nil, badRequest("limit %q: want a positive integer (at most %d)", truncate(string(v), 32), registry.MaxPageSize)
+				return nil, badRequest("limit %q: want a positive integer (at most %d)", truncate(string(v), 32), hub.MaxPageSize)
 			}
 			limit = n
 		}
-		items, next, err := list(s)(string(q.Peek("cursor")), limit)
+		p, err := list(s.hub, ctx, string(q.Peek("cursor")), limit)
 		if err != nil {
 			return nil, err
 		}
-		if items == nil {
-			items = []string{}
-		}
-		return map[string]any{field: items, "next_cursor": next}, nil
+		return withCoverage(map[string]any{key: p.Items, "next_cursor": p.Next}, p.Coverage), nil
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wsgate/wsgate/hub"
 )
 
 // ErrConfig wraps every Config validation error.
@@ -37,7 +39,7 @@ type Config struct {
 
 // Server serves the REST API. Create it with New, run Serve, stop with Shutdown.
 type Server struct {
-	hub     Hub
+	hub     hub.Hub
 	cfg     Config
 	log     *slog.Logger
 	ln      net.Listener
@@ -45,9 +47,9 @@ type Server struct {
 	started time.Time
 }
 
-// New validates cfg and listens on cfg.Addr.
-func New(hub Hub, cfg Config) (*Server, error) {
-	if hub == nil {
+// New validates cfg and listens on cfg.Addr; h serves every request.
+func New(h hub.Hub, cfg Config) (*Server, error) {
+	if h == nil {
 		return nil, fmt.Errorf("%w: nil hub", ErrConfig)
 	}
 	if cfg.MaxBody < 0 || cfg.Timeout < 0 {
@@ -65,7 +67,7 @@ func New(hub Hub, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{hub: hub, cfg: cfg, log: cfg.Logger, started: time.Now()}
+	s := &Server{hub: h, cfg: cfg, log: cfg.Logger, started: time.Now()}
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
 		ErrorHandler:          s.handleParseError,
@@ -96,7 +98,8 @@ func (s *Server) Serve() error { return s.srv.Serve(s.ln) }
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
 
 // route is one endpoint: its method and handler. A handler returns the value to
-// send as JSON with 200, or an error that errorStatus maps to a status.
+// send as JSON with 200, or an error that errorStatus maps to a status. The
+// request context is the hub calls' context: it ends when the server shuts down.
 type route struct {
 	method string
 	handle func(*Server, *fasthttp.RequestCtx) (any, error)

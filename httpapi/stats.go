@@ -17,17 +17,29 @@ import (
 // metrics. ?gc=1 first collects garbage twice (the second collection frees what
 // sync.Pools kept through the first) and returns freed memory to the OS, so the
 // memory per connection can be measured.
-func stats(s *Server, q *fasthttp.Args) (any, error) {
-	if string(q.Peek("gc")) == "1" {
+func stats(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	if string(ctx.QueryArgs().Peek("gc")) == "1" {
 		runtime.GC()
 		debug.FreeOSMemory()
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	clients, err := s.hub.ClientCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	uids, err := s.hub.UIDCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.hub.GroupTotal(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]any{
-		"connections":      s.hub.Count(),
-		"uids":             s.hub.UIDCount(),
-		"groups":           s.hub.GroupTotal(),
+		"connections":      clients.Count,
+		"uids":             uids.Count,
+		"groups":           groups.Count,
 		"goroutines":       runtime.NumGoroutine(),
 		"heap_inuse_bytes": ms.HeapInuse,
 		"heap_alloc_bytes": ms.HeapAlloc,

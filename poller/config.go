@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/wsgate/wsgate/wsframe"
 )
 
 // ErrConfig wraps every Config validation error.
@@ -18,7 +20,6 @@ const (
 	DefaultMaxMessage       = 64 << 10
 	DefaultSendQueue        = 1 << 20
 	DefaultWriteTimeout     = 10 * time.Second
-	DefaultBufferSize       = 256
 	DefaultMaxHeaderBytes   = 8 << 10
 	DefaultMaxInboundRate   = 1000
 )
@@ -56,20 +57,34 @@ type Config struct {
 	// window); a pushed frame is compressed once and shared by every such client.
 	DisableCompression bool
 
-	// BufferSize sets netpoll's per-connection buffer size and minimum node size
-	// (netpoll.Configure BufferSize and netpoll.LinkBufferCap). These are
-	// PROCESS-GLOBAL in netpoll: the last Server created wins. DefaultBufferSize.
-	BufferSize int
-
 	Logger *slog.Logger // nil = slog.Default()
 
-	// OnOpen is called once per upgraded connection, from the goroutine that
-	// upgraded it, before any frame other than the id frame can be queued by
-	// others. A non-nil error closes the connection with 1011. May be nil.
+	// The hooks of the layer above, all optional. Each runs on the goroutine
+	// named here; none may block for long, because that goroutine serves the
+	// connection (netpoll's pool is unbounded, so one slow hook never stalls
+	// another connection, but it does delay this one). A panic in a hook called
+	// on a read goroutine costs that connection only.
+
+	// OnHandshake is called once per request that passed the handshake
+	// checks, before the 101 answer, on the connection's read goroutine. It
+	// must call h.Accept or h.Refuse, now or later from any goroutine: see
+	// Handshake. nil accepts every handshake with no data.
+	OnHandshake func(h *Handshake)
+	// OnOpen is called once per accepted connection, before the 101 answer
+	// and the id frame are written, on the goroutine that called Accept (the
+	// read goroutine without OnHandshake). Frames queued from then on go after
+	// the id frame. A non-nil error closes the connection with 1011
+	// (ReasonInternal) and OnClose is not called.
 	OnOpen func(c *Conn) error
-	// OnClose is called exactly once for every connection that reached OnOpen, from
-	// whichever goroutine ended it. It must not block. May be nil.
-	OnClose func(c *Conn)
+	// OnMessage is called for each client data message (text or binary, after
+	// reassembly and inflation), except the text heartbeat "ping", which the
+	// poller answers itself, on the connection's read goroutine, in the order
+	// the client sent them. m.Payload is valid only until OnMessage returns.
+	OnMessage func(c *Conn, m wsframe.Message)
+	// OnClose is called exactly once for every connection OnOpen took, when
+	// it ends, with how it ended, from whichever goroutine ended it (a read
+	// goroutine, the timer goroutine, a sender, Shutdown). It must not block.
+	OnClose func(c *Conn, cl Closure)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -79,7 +94,6 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MaxMessage, DefaultMaxMessage)
 	setDefault(&c.SendQueue, DefaultSendQueue)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&c.BufferSize, DefaultBufferSize)
 	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&c.MaxInboundRate, DefaultMaxInboundRate)
 	if c.Logger == nil {
@@ -88,7 +102,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.HandshakeTimeout < 0, c.HeartbeatTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0:
 		return c, fmt.Errorf("%w: negative duration", ErrConfig)
-	case c.MaxMessage < 0, c.MaxConns < 0, c.SendQueue < 0, c.BufferSize < 0, c.MaxHeaderBytes < 0:
+	case c.MaxMessage < 0, c.MaxConns < 0, c.SendQueue < 0, c.MaxHeaderBytes < 0:
 		return c, fmt.Errorf("%w: negative size", ErrConfig)
 	case c.PingInterval > 0 && c.PingInterval >= c.HeartbeatTimeout:
 		return c, fmt.Errorf("%w: ping interval %v must be shorter than heartbeat timeout %v", ErrConfig, c.PingInterval, c.HeartbeatTimeout)

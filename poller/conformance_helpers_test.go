@@ -73,12 +73,15 @@ func startConfServer(tb testing.TB, cfg poller.Config) *confServer {
 		}
 		return nil
 	}
-	cfg.OnClose = func(c *poller.Conn) {
+	cfg.OnClose = func(c *poller.Conn, cl poller.Closure) {
 		s.mu.Lock()
 		delete(s.conns, c.ID())
 		s.mu.Unlock()
+		if _, dup := ends.LoadOrStore(c.ID(), cl); dup {
+			tb.Errorf("second OnClose for %s (%v)", c.ID(), cl)
+		}
 		if onClose != nil {
-			onClose(c)
+			onClose(c, cl)
 		}
 	}
 	srv, err := poller.New(cfg)
@@ -105,6 +108,27 @@ func startConfServer(tb testing.TB, cfg poller.Config) *confServer {
 	s.Server = srv
 	s.addr = srv.Addr().String()
 	return s
+}
+
+// ends records how every connection of every confServer ended, by client id,
+// as OnClose reported it.
+var ends sync.Map // client id -> poller.Closure
+
+// expectEnd waits for OnClose of client id and checks its reason and, unless
+// code is noCode, its code.
+func expectEnd(tb testing.TB, id string, r poller.Reason, code ws.StatusCode) {
+	tb.Helper()
+	var cl poller.Closure
+	confEventually(tb, "OnClose of client "+id, func() bool {
+		v, ok := ends.Load(id)
+		if ok {
+			cl = v.(poller.Closure)
+		}
+		return ok
+	})
+	if cl.Reason != r || (code != noCode && cl.Code != uint16(code)) {
+		tb.Errorf("client %s ended with %v %d, want %v %d", id, cl.Reason, cl.Code, r, code)
+	}
 }
 
 // conn returns the open connection with client id, waiting for OnOpen: the
@@ -715,9 +739,10 @@ func (c *wsClient) expectSilence(d time.Duration) {
 const noCode ws.StatusCode = ws.StatusNoStatusRcvd
 
 // expectClose reads the next frame, which must be a Close with code want,
-// then waits for the server to close TCP with no frame in between. It
-// returns how long after t0 the Close and the TCP close came.
-func (c *wsClient) expectClose(want ws.StatusCode, t0 time.Time) (toClose, toEOF time.Duration) {
+// then waits for the server to close TCP with no frame in between, and checks
+// that OnClose reported reason r with that code. It returns how long after t0
+// the Close and the TCP close came.
+func (c *wsClient) expectClose(want ws.StatusCode, r poller.Reason, t0 time.Time) (toClose, toEOF time.Duration) {
 	c.tb.Helper()
 	h, p, err := c.readFrame()
 	toClose = time.Since(t0)
@@ -735,6 +760,7 @@ func (c *wsClient) expectClose(want ws.StatusCode, t0 time.Time) (toClose, toEOF
 		c.tb.Errorf("Close code %d (payload %q), want %d", code, p, want)
 	}
 	toEOF = c.expectTCPClose(t0)
+	expectEnd(c.tb, c.id, r, want)
 	return toClose, toEOF
 }
 

@@ -224,7 +224,7 @@ func TestRFC6455FailTheConnection(t *testing.T) {
 					t.Fatalf("writing the offending bytes: %v", err)
 				}
 				written := time.Since(start)
-				dc, de := c.expectClose(tc.want, start)
+				dc, de := c.expectClose(tc.want, poller.ReasonProtocolError, start)
 				if t.Failed() {
 					return
 				}
@@ -405,6 +405,7 @@ func (h *healthyClient) stopAndCheck(t *testing.T) {
 		t.Errorf("healthy client's Close answered with %d, want 1000", h.closeCode)
 	}
 	h.c.expectTCPClose(t0)
+	expectEnd(t, h.c.id, poller.ReasonPeerClose, 1000)
 }
 
 // okCase is valid traffic: after chunks are written, the server must send
@@ -663,7 +664,7 @@ func TestRFC6455CloseHandshake(t *testing.T) {
 			for _, w := range tc.before {
 				c.expectFrame(w.op, []byte(w.payload))
 			}
-			_, toEOF := c.expectClose(tc.want, t0)
+			_, toEOF := c.expectClose(tc.want, poller.ReasonPeerClose, t0)
 			allEOF = append(allEOF, toEOF)
 			if toEOF > time.Second {
 				t.Errorf("server closed TCP %v after the client's Close, want promptly", toEOF)
@@ -680,7 +681,7 @@ func TestRFC6455CloseHandshake(t *testing.T) {
 		c.mustWrite(enc(closeF(closeBody(1000, ""))))
 		time.Sleep(time.Millisecond)
 		c.write(enc(pingF("late"), textF("ping"))) // may fail: the server may have closed already
-		c.expectClose(1000, time.Now())
+		c.expectClose(1000, poller.ReasonPeerClose, time.Now())
 	})
 }
 
@@ -724,7 +725,7 @@ func TestRFC6455ServerFramesAreWellFormed(t *testing.T) {
 			sc := s.conn(t, c.id)
 			t0 := time.Now()
 			sc.Close(tc.code, "server says bye \xff") // the invalid reason must not reach the wire
-			c.expectClose(tc.want, t0)
+			c.expectClose(tc.want, poller.ReasonServerClose, t0)
 		})
 	}
 }
@@ -746,7 +747,7 @@ func TestRFC7692PermessageDeflateRSV(t *testing.T) {
 	if !c.deflate {
 		t.Log("server declined permessage-deflate: RSV1 must fail the connection")
 		c.mustWrite(enc(cframe{fin: true, rsv: 4, op: ws.OpText, payload: deflate([]byte("ping"))}))
-		c.expectClose(1002, time.Now())
+		c.expectClose(1002, poller.ReasonProtocolError, time.Now())
 		return
 	}
 	t.Run(`compressed "ping" gets "pong"`, func(t *testing.T) {
@@ -782,7 +783,7 @@ func TestRFC7692PermessageDeflateRSV(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := openWS(t, s.addr, "/", offer)
 			c.mustWrite(tc.chunks[0])
-			c.expectClose(tc.want, time.Now())
+			c.expectClose(tc.want, poller.ReasonProtocolError, time.Now())
 		})
 	}
 	t.Run("corrupt compressed data fails the connection", func(t *testing.T) {
@@ -792,10 +793,12 @@ func TestRFC7692PermessageDeflateRSV(t *testing.T) {
 		if err != nil || h.OpCode != ws.OpClose || len(p) < 2 {
 			t.Fatalf("want a Close, got %s, %v", describeFrame(h, p), err)
 		}
-		if code := binary.BigEndian.Uint16(p); code != 1007 && code != 1002 {
+		code := binary.BigEndian.Uint16(p)
+		if code != 1007 && code != 1002 {
 			t.Errorf("Close %d, want 1007 or 1002", code)
 		}
 		c.expectTCPClose(time.Now())
+		expectEnd(t, c.id, poller.ReasonProtocolError, ws.StatusCode(code))
 	})
 }
 
@@ -1082,11 +1085,11 @@ func TestHandshakeFramesPipelinedAfterTheHead(t *testing.T) {
 	})
 	t.Run("a Close", func(t *testing.T) {
 		c := openWSPipelined(t, s.addr, "/", enc(closeF(closeBody(1000, "")), textF("ping")))
-		c.expectClose(1000, time.Now())
+		c.expectClose(1000, poller.ReasonPeerClose, time.Now())
 	})
 	t.Run("an unmasked frame", func(t *testing.T) {
 		c := openWSPipelined(t, s.addr, "/", enc(cframe{fin: true, op: ws.OpText, payload: []byte("x"), unmasked: true}))
-		c.expectClose(1002, time.Now())
+		c.expectClose(1002, poller.ReasonProtocolError, time.Now())
 	})
 }
 
@@ -1102,6 +1105,9 @@ func TestHandshakeMaxConns(t *testing.T) {
 			t.Fatalf("upgrade at MaxConns: status line %q, closed %v (err %v), want 503 and closed", r.statusLine, r.closed, r.readErr)
 		}
 	}
+	if n := s.Stats().Closes[poller.ReasonServerFull.String()]; n != 3 {
+		t.Errorf("%d ends with reason server_full, want 3", n)
+	}
 	for _, c := range []*wsClient{a, b} {
 		c.roundTrip()
 		c.mustWrite(enc(textF("ping")))
@@ -1112,7 +1118,7 @@ func TestHandshakeMaxConns(t *testing.T) {
 		c.expectFrame(ws.OpText, []byte("still here"))
 	}
 	a.mustWrite(enc(closeF(closeBody(1000, ""))))
-	a.expectClose(1000, time.Now())
+	a.expectClose(1000, poller.ReasonPeerClose, time.Now())
 	confEventually(t, "the closed client's slot", func() bool { return s.Stats().Connections == 1 })
 	openWS(t, s.addr, "/").roundTrip()
 	b.roundTrip()
@@ -1166,6 +1172,9 @@ func TestHandshakeTimeout(t *testing.T) {
 				t.Errorf("closed after %v, want about %v", elapsed, timeout)
 			}
 		})
+	}
+	if n := s.Stats().Closes[poller.ReasonHandshakeTimeout.String()]; n != 2 {
+		t.Errorf("%d ends with reason handshake_timeout, want 2", n)
 	}
 	// The server still upgrades.
 	openWS(t, s.addr, "/").roundTrip()

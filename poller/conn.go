@@ -18,44 +18,47 @@ import (
 // errClosed is returned by write once netpoll has closed the connection.
 var errClosed = errors.New("poller: connection closed")
 
-const (
-	stateHandshake uint32 = iota // reading the opening handshake
-	stateOpen                    // upgraded: reading frames
-)
-
 // Conn is one client connection. Its exported methods are safe for concurrent use
 // and never block.
 type Conn struct {
 	srv  *Server
 	nc   netpoll.Connection
 	fd   int    // the socket, for direct writes; -1 to always write through netpoll
-	id   string // set once at upgrade, before the Conn is published
+	id   string // set once at upgrade, before OnHandshake and OnOpen see the Conn
+	data any    // set once by Handshake.Accept, before OnOpen; never changed
 	node wheel.Node[*Conn]
+	life life // state and, once ended, the closure: see lifecycle.go
 
-	state      atomic.Uint32
-	lastSeen   atomic.Int64 // wheel tick: accept time during the handshake, then last inbound bytes
-	lastPing   int64        // wheel tick of the last server Ping; wheel goroutine only after upgrade
-	rateFrom   int64        // wheel tick starting the current inbound-rate window; OnRequest only
-	rateN      int32        // messages in that window; OnRequest only
-	released   atomic.Bool  // release ran
-	registered atomic.Bool  // OnOpen took the connection: release owes it an OnClose
-	linger     atomic.Bool  // the final frame is written and our side shut down: close TCP when the wheel fires
+	lastSeen atomic.Int64 // wheel tick: accept time until open, then last inbound bytes
+	lastPing int64        // wheel tick of the last server Ping; wheel goroutine only after open
+	rateFrom int64        // wheel tick starting the current inbound-rate window; read side only
+	rateN    int32        // messages in that window; read side only
 
-	// Read side: touched only by OnRequest, which netpoll never overlaps for one connection.
-	hs  []byte          // handshake bytes so far; nil when none are pending
-	dec wsframe.Decoder // dec.Deflate is set before the Conn is published and only read after
+	// Read side: OnRequest, which netpoll never overlaps for one connection.
+	// While the connection is upgrading, a late Handshake answer shares it:
+	// both hold rmu then, and OnRequest takes rmu in no other state.
+	rmu sync.Mutex
+	hs  []byte          // handshake bytes so far; while upgrading, the bytes that followed the head
+	dec wsframe.Decoder // dec.Deflate is set before the connection opens and only read after
 
 	mu       sync.Mutex
 	queue    *sendQueue // guarded by mu; frames not yet handed to netpoll; nil when empty
-	flushing bool       // guarded by mu; a flusher goroutine owns the Writer
-	closing  bool       // guarded by mu; nothing more is queued; TCP closes once the queue is written
+	flushing bool       // guarded by mu; a writer (sender or flusher goroutine) owns the socket
 
-	wmu    sync.Mutex
-	closed bool // guarded by wmu; netpoll closed the connection: never touch its Writer again
+	// wmu serialises writes to the socket with netpoll's close callback, which
+	// moves the connection to closed under it: a write checks for closed under
+	// wmu, so nothing writes into buffers netpoll is freeing.
+	wmu sync.Mutex
 }
 
 // ID is the client id sent in the first frame (a UUID).
 func (c *Conn) ID() string { return c.id }
+
+// Data is what Handshake.Accept attached to the connection (nil without an
+// OnHandshake hook). It is set before OnOpen and never changes, so reading it
+// needs no lock; the layer above keeps its mutable state (uid, session)
+// behind it, with its own synchronisation.
+func (c *Conn) Data() any { return c.data }
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() string {
@@ -66,10 +69,10 @@ func (c *Conn) RemoteAddr() string {
 }
 
 // Send queues f for the client, compressed if the client negotiated
-// permessage-deflate. It returns false, and queues nothing, if the connection is
-// closing, or if f would push the queue over Config.SendQueue: then the client
-// is closed as a slow consumer: its TCP connection closes at once, without a
-// Close frame it could not read anyway. f is shared, never modified.
+// permessage-deflate. It returns false, and queues nothing, if the connection
+// has ended, or if f would push the queue over Config.SendQueue: then the
+// client is closed as a slow consumer: its TCP connection closes at once,
+// without a Close frame it could not read anyway. f is shared, never modified.
 func (c *Conn) Send(f *wsframe.Frame) bool {
 	if c.dec.Deflate {
 		return c.enqueue(f.Deflated(), false)
@@ -77,29 +80,71 @@ func (c *Conn) Send(f *wsframe.Frame) bool {
 	return c.enqueue(f.Bytes(), false)
 }
 
-// Close sends a Close frame with code and reason after the frames already queued,
-// then closes TCP. The connection leaves the registry at once (OnClose). Idempotent.
+// Close ends the connection with ReasonServerClose: a Close frame with code
+// and reason goes after the frames already queued, then TCP closes. OnClose
+// runs at once (the connection leaves the registry before the frame is
+// written). Idempotent: only the first end of a connection counts.
 func (c *Conn) Close(code uint16, reason string) {
-	c.release()
-	c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), reason), true)
+	c.closeWith(ReasonServerClose, code, reason)
+}
+
+// closeWith ends an upgraded connection with r: it records r and code, and
+// queues the final Close frame. A connection that has ended already is left
+// alone.
+func (c *Conn) closeWith(r Reason, code uint16, text string) {
+	cl := Closure{Reason: r, Code: code}
+	if from, won := c.life.end(stateClosing, cl); won {
+		c.ended(from, cl)
+		c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), text), true)
+	}
+}
+
+// abort ends the connection with r, unless it has ended already, and closes
+// TCP without a final frame.
+func (c *Conn) abort(r Reason, code uint16) {
+	cl := Closure{Reason: r, Code: code}
+	if from, won := c.life.end(stateClosing, cl); won {
+		c.ended(from, cl)
+	}
+	c.nc.Close()
+}
+
+// ended does the once-per-connection work of the end that moved c out of
+// state from, on the goroutine that won it: it counts the reason, stops the
+// timer, gives back a connection slot taken at the upgrade and, for an open
+// connection, calls OnClose. (A connection that ends while upgrading gets its
+// OnClose from open, if OnOpen took it.)
+func (c *Conn) ended(from state, cl Closure) {
+	s := c.srv
+	s.closes[cl.Reason].Add(1)
+	s.wheel.Remove(&c.node)
+	if from == stateUpgrading || from == stateOpen {
+		s.conns.Add(-1)
+	}
+	if from == stateOpen && s.cfg.OnClose != nil {
+		s.cfg.OnClose(c, cl)
+	}
 }
 
 // enqueue appends b to the queue and, if no writer is active, writes the queue
 // at once on the caller's goroutine without blocking (see drain). With last, b
-// is the final frame: the connection closes once it is written.
+// is the final frame of a connection that has just ended (only the goroutine
+// that ended it queues one); other frames are refused once it has ended.
 func (c *Conn) enqueue(b []byte, last bool) bool {
 	c.mu.Lock()
-	if c.closing {
+	if !last && c.life.state() >= stateClosing {
 		c.mu.Unlock()
 		return false
 	}
 	if !last && c.queue != nil && c.queue.bytes+len(b) > c.srv.cfg.SendQueue {
 		c.dropQueueLocked()
-		c.closing = true
+		cl := Closure{Reason: ReasonSlowConsumer, Code: CodeAbnormal}
+		from, won := c.life.end(stateClosing, cl)
 		c.mu.Unlock()
-		c.srv.stats.slowConsumerCloses.Add(1)
-		c.srv.log.Debug("slow consumer closed", "client_id", c.id)
-		c.release()
+		if won {
+			c.srv.log.Debug("slow consumer closed", "client_id", c.id)
+			c.ended(from, cl)
+		}
 		c.nc.Close()
 		return false
 	}
@@ -108,7 +153,7 @@ func (c *Conn) enqueue(b []byte, last bool) bool {
 	}
 	c.queue.frames = append(c.queue.frames, b)
 	c.queue.bytes += len(b)
-	c.closing = last
+	c.queue.last = last
 	start := !c.flushing
 	c.flushing = true
 	c.mu.Unlock()
@@ -138,7 +183,7 @@ func (c *Conn) dropQueueLocked() {
 func (c *Conn) drain(mayBlock bool) {
 	for {
 		c.mu.Lock()
-		q, last := c.queue, c.closing
+		q := c.queue
 		c.queue = nil
 		if q == nil {
 			c.flushing = false
@@ -149,10 +194,10 @@ func (c *Conn) drain(mayBlock bool) {
 
 		rest, err := c.write(q.frames, mayBlock)
 		if err == nil && rest != nil {
-			go c.finish(q, rest, last)
+			go c.finish(q, rest)
 			return
 		}
-		if c.written(q, err, last) {
+		if c.written(q, err) {
 			return
 		}
 		if !mayBlock {
@@ -170,18 +215,19 @@ func (c *Conn) drain(mayBlock bool) {
 
 // finish is the flusher goroutine for a batch the socket took only part of:
 // it writes the rest, waiting for the peer, then drains the queue.
-func (c *Conn) finish(q *sendQueue, rest [][]byte, last bool) {
+func (c *Conn) finish(q *sendQueue, rest [][]byte) {
 	_, err := c.write(rest, true)
-	if !c.written(q, err, last) {
+	if !c.written(q, err) {
 		c.drain(true)
 	}
 }
 
-// written accounts for a batch write and recycles the batch. It closes the
+// written accounts for a batch write and recycles the batch. It ends the
 // connection after a failed write, starts the closing linger after the final
 // frame, and reports whether it did either: then flushing stays set and nobody
 // writes to the connection again.
-func (c *Conn) written(q *sendQueue, err error, last bool) (closed bool) {
+func (c *Conn) written(q *sendQueue, err error) (done bool) {
+	last := q.last
 	if err == nil {
 		c.srv.stats.framesSent.Add(int64(len(q.frames)))
 		c.srv.stats.bytesSent.Add(int64(q.bytes))
@@ -189,8 +235,10 @@ func (c *Conn) written(q *sendQueue, err error, last bool) (closed bool) {
 	q.recycle()
 	switch {
 	case errors.Is(err, errClosed): // netpoll closed it already; closing again is not safe on all its paths
+	case errors.Is(err, netpoll.ErrWriteTimeout):
+		c.abort(ReasonWriteTimeout, CodeAbnormal)
 	case err != nil:
-		c.nc.Close()
+		c.abort(ReasonPeerGone, CodeAbnormal)
 	case last:
 		c.lingerClose()
 	}
@@ -206,13 +254,12 @@ func (c *Conn) written(q *sendQueue, err error, last bool) (closed bool) {
 // the client must get to read the Close). OnRequest discards input meanwhile.
 func (c *Conn) lingerClose() {
 	c.wmu.Lock()
-	ok := !c.closed && c.fd >= 0 && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
+	ok := c.life.state() != stateClosed && c.fd >= 0 && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
 	c.wmu.Unlock()
-	if !ok {
+	if !ok || !c.life.advance(stateClosing, stateLinger) {
 		c.nc.Close()
 		return
 	}
-	c.linger.Store(true)
 	c.srv.wheel.Add(&c.node, c.srv.lingerTicks)
 }
 
@@ -230,11 +277,11 @@ func (c *Conn) lingerClose() {
 // netpoll keeps references to those over 4 KiB instead of copying them.
 //
 // The fd cannot be reused under us: netpoll closes it in a close callback that
-// runs after onNetpollClose, which waits for wmu and sets closed.
+// runs after onNetpollClose, which waits for wmu and moves to closed.
 func (c *Conn) write(frames [][]byte, mayBlock bool) (rest [][]byte, err error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.closed {
+	if c.life.state() == stateClosed {
 		return nil, errClosed
 	}
 	if c.fd >= 0 {
@@ -276,38 +323,25 @@ func (c *Conn) write(frames [][]byte, mayBlock bool) (rest [][]byte, err error) 
 const tailCopy = 64
 
 // onNetpollClose is the netpoll close callback: after it, nothing touches the
-// connection's buffers.
+// connection's buffers. A connection that had not ended yet ended because its
+// peer went away (EOF or reset without a Close).
 func (c *Conn) onNetpollClose(netpoll.Connection) error {
+	gone := Closure{Reason: ReasonPeerGone, Code: CodeAbnormal}
 	c.wmu.Lock()
-	already := c.closed
-	c.closed = true
+	from := c.life.setClosed(gone)
 	c.wmu.Unlock()
-	if already {
+	if from == stateClosed {
 		return nil
 	}
 	c.srv.wheel.Remove(&c.node) // a linger timer
 	c.mu.Lock()
-	c.closing = true
 	c.dropQueueLocked()
 	c.mu.Unlock()
-	c.release()
+	if from < stateClosing {
+		c.ended(from, gone)
+	}
 	c.srv.live.Add(-1)
 	return nil
-}
-
-// release is the one cleanup path, run exactly once however the connection ends:
-// it stops its timers and hands an upgraded connection back to OnClose.
-func (c *Conn) release() {
-	if !c.released.CompareAndSwap(false, true) {
-		return
-	}
-	c.srv.wheel.Remove(&c.node)
-	if c.registered.Load() {
-		c.srv.conns.Add(-1)
-		if c.srv.cfg.OnClose != nil {
-			c.srv.cfg.OnClose(c)
-		}
-	}
 }
 
 // sendQueue is a batch of frames waiting for the flusher. Pooled, so a send
@@ -315,6 +349,7 @@ func (c *Conn) release() {
 type sendQueue struct {
 	frames [][]byte
 	bytes  int
+	last   bool // the batch ends with the connection's final frame
 }
 
 var queuePool = sync.Pool{New: func() any { return &sendQueue{frames: make([][]byte, 0, 8)} }}
@@ -325,7 +360,7 @@ func (q *sendQueue) recycle() {
 		return
 	}
 	clear(q.frames)
-	q.frames, q.bytes = q.frames[:0], 0
+	q.frames, q.bytes, q.last = q.frames[:0], 0, false
 	queuePool.Put(q)
 }
 

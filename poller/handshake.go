@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gobwas/httphead"
@@ -72,59 +73,117 @@ func (c *Conn) readHandshake(b []byte) {
 			c.reject(http.StatusBadRequest)
 			return
 		}
-		s.stats.handshakeFailures.Add(1)
-		c.enqueue(rw.out, true)
+		c.refuse(rejectReason(err), rw.out)
 		return
 	}
 
+	// The upgrade reserved a connection slot (OnBeforeUpgrade): from here every
+	// end gives it back (ended, from upgrading or open).
 	if deflate != nil {
 		_, c.dec.Deflate = deflate.Accepted()
 	}
 	c.id = uuid.NewString()
-	// The 101 and the id frame are queued but not written until OnOpen has
-	// registered the connection: a client that reads its id can be addressed at
-	// once, and a push queued meanwhile still goes after the id frame.
+	if s.cfg.OnHandshake == nil {
+		c.life.advance(stateHandshake, stateUpgrading)
+		c.rmu.Lock()
+		c.open(rw.out, rest)
+		c.rmu.Unlock()
+		return
+	}
+	h := newHandshake(c, head, rw.out)
+	c.hs = append([]byte(nil), rest...) // rest dies at Release
+	if !c.life.advance(stateHandshake, stateUpgrading) {
+		return // OnRequest is the only one to end a handshake, but be safe
+	}
+	s.cfg.OnHandshake(h)
+}
+
+// open completes an accepted upgrade, with rmu held: it queues the 101 answer
+// and the id frame but holds them until OnOpen has registered the connection,
+// so a client that reads its id can be addressed at once and a push queued
+// meanwhile still goes after the id frame; then it decodes the frames that came
+// with or after the request and moves to open. A connection that ended
+// meanwhile (Shutdown, a timeout, an API close, the peer) still gets its
+// OnClose here if OnOpen took it: its end saw it upgrading and left that to us.
+func (c *Conn) open(resp, pending []byte) {
+	s := c.srv
+	if c.life.state() != stateUpgrading {
+		return
+	}
 	c.mu.Lock()
 	c.flushing = true
 	c.mu.Unlock()
-	c.enqueue(wsframe.AppendFrame(rw.out, ws.OpText, []byte(c.id)), false)
+	c.enqueue(wsframe.AppendFrame(resp, ws.OpText, []byte(c.id)), false)
 	now := s.wheel.Now()
 	c.lastSeen.Store(now)
 	c.lastPing = now
-	// Until stateOpen is stored below, Shutdown and the wheel treat the
-	// connection as a handshake and close it with nc.Close, whose callbacks
-	// netpoll runs only after this OnRequest returns: so OnClose never runs
-	// before OnOpen has.
-	c.registered.Store(true)
 	if s.cfg.OnOpen != nil {
 		if err := s.cfg.OnOpen(c); err != nil {
-			s.log.Warn("connection refused by OnOpen", "err", err)
-			c.registered.Store(false) // OnClose is for connections OnOpen took
-			s.conns.Add(-1)
-			c.Close(CloseInternal, "registration failed")
+			s.log.Warn("connection refused by OnOpen", "client_id", c.id, "err", err)
+			c.closeWith(ReasonInternal, CloseInternal, "registration failed")
 			c.drain(false)
 			return
 		}
 	}
-	first := s.hbTicks
-	if s.pingTicks > 0 {
-		first = min(first, s.pingTicks)
+	if len(pending) > 0 {
+		s.stats.bytesReceived.Add(int64(len(pending)))
+		c.readFrames(pending)
 	}
-	s.wheel.Add(&c.node, first)
-	c.state.Store(stateOpen)
+	if c.life.advance(stateUpgrading, stateOpen) {
+		first := s.hbTicks
+		if s.pingTicks > 0 {
+			first = min(first, s.pingTicks)
+		}
+		s.wheel.Add(&c.node, first)
+	} else if s.cfg.OnClose != nil {
+		s.cfg.OnClose(c, c.life.closure())
+	}
 	c.drain(false)
-	if len(rest) > 0 {
-		c.readFrames(rest)
-	}
 }
 
 // reject answers bytes that cannot become a handshake with an HTTP error and closes.
 func (c *Conn) reject(status int) {
-	c.srv.stats.handshakeFailures.Add(1)
 	c.hs = nil
-	text := http.StatusText(status)
-	c.enqueue(fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		status, text, len(text), text), true)
+	c.refuse(ReasonHandshakeFailure, httpError(status, http.StatusText(status)))
+}
+
+// refuse ends a connection that was not upgraded with r and answer, an HTTP
+// error response written as its final bytes.
+func (c *Conn) refuse(r Reason, answer []byte) {
+	cl := Closure{Reason: r, Code: uint16(statusOf(answer))}
+	if from, won := c.life.end(stateClosing, cl); won {
+		c.ended(from, cl)
+		c.enqueue(answer, true)
+	}
+}
+
+// httpError is a complete HTTP error response with a text body.
+func httpError(status int, text string) []byte {
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), len(text), text)
+}
+
+// statusOf reads the status code of an HTTP response ("HTTP/1.1 403 ...").
+func statusOf(resp []byte) int {
+	if len(resp) < 12 {
+		return 0
+	}
+	n, err := strconv.Atoi(string(resp[9:12]))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// rejectReason maps an error of the upgrader's callbacks to a close reason.
+func rejectReason(err error) Reason {
+	switch err {
+	case errMaxConns:
+		return ReasonServerFull
+	case errStopping:
+		return ReasonShutdown
+	}
+	return ReasonHandshakeFailure
 }
 
 // handshakeIO feeds exactly the buffered handshake bytes to ws.Upgrader and
@@ -157,7 +216,6 @@ func (s *Server) newUpgrader() ws.Upgrader {
 				return nil, errStopping
 			}
 			if !s.reserveConn() {
-				s.stats.rejectedFull.Add(1)
 				return nil, errMaxConns
 			}
 			return nil, nil

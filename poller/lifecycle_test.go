@@ -26,9 +26,9 @@ func TestOnCloseNeverBeforeOnOpen(t *testing.T) {
 			mu.Unlock()
 			return nil
 		},
-		OnClose: func(c *poller.Conn) {
+		OnClose: func(c *poller.Conn, cl poller.Closure) {
 			mu.Lock()
-			events = append(events, "close")
+			events = append(events, "close "+cl.Reason.String())
 			mu.Unlock()
 		},
 	})
@@ -48,7 +48,7 @@ func TestOnCloseNeverBeforeOnOpen(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(events) != 2 || events[0] != "open" || events[1] != "close" {
-		t.Fatalf("events %v, want [open close]", events)
+	if len(events) != 2 || events[0] != "open" || events[1] != "close shutdown" {
+		t.Fatalf("events %v, want [open close shutdown]", events)
 	}
 }

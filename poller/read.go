@@ -27,19 +27,39 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	closing := c.closing
-	c.mu.Unlock()
-	switch {
-	case closing: // decided to close: RFC 6455 section 7.1.1, process nothing more
-	case c.state.Load() == stateHandshake:
-		c.readHandshake(b)
-	default:
+	switch c.life.state() {
+	case stateOpen:
 		c.lastSeen.Store(s.wheel.Now())
 		s.stats.bytesReceived.Add(int64(len(b)))
 		c.readFrames(b)
+	case stateHandshake:
+		c.readHandshake(b)
+	case stateUpgrading:
+		c.readWhileUpgrading(b)
+	default: // ended: RFC 6455 section 7.1.1, process nothing more
 	}
 	return r.Release()
+}
+
+// readWhileUpgrading keeps bytes that arrive while OnHandshake has not
+// answered, for open to decode, or decodes them if the answer came meanwhile.
+// A client may pipeline frames after its request, but not without bound.
+func (c *Conn) readWhileUpgrading(b []byte) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	switch c.life.state() {
+	case stateUpgrading:
+		if len(c.hs)+len(b) > c.srv.cfg.MaxHeaderBytes+c.srv.cfg.MaxMessage {
+			c.hs = nil
+			c.abort(ReasonHandshakeFailure, 0)
+			return
+		}
+		c.hs = append(c.hs, b...)
+	case stateOpen:
+		c.lastSeen.Store(c.srv.wheel.Now())
+		c.srv.stats.bytesReceived.Add(int64(len(b)))
+		c.readFrames(b)
+	}
 }
 
 // readFrames decodes every complete message or control frame in b and answers
@@ -50,8 +70,7 @@ func (c *Conn) readFrames(b []byte) {
 		m, n, err := c.dec.Next(b)
 		b = b[n:]
 		if err != nil {
-			s.stats.protocolErrors.Add(1)
-			c.Close(uint16(wsframe.CloseCode(err)), err.Error())
+			c.closeWith(ReasonProtocolError, uint16(wsframe.CloseCode(err)), err.Error())
 			return
 		}
 		if m.Op == 0 {
@@ -59,14 +78,15 @@ func (c *Conn) readFrames(b []byte) {
 		}
 		s.stats.messagesReceived.Add(1)
 		if c.overRate() {
-			s.stats.rateLimitCloses.Add(1)
-			c.Close(ClosePolicy, "inbound message rate over the limit")
+			c.closeWith(ReasonRateLimit, ClosePolicy, "inbound message rate over the limit")
 			return
 		}
 		switch m.Op {
-		case ws.OpText:
-			if string(m.Payload) == "ping" {
+		case ws.OpText, ws.OpBinary:
+			if m.Op == ws.OpText && string(m.Payload) == "ping" {
 				c.Send(pongFrame)
+			} else if s.cfg.OnMessage != nil {
+				s.cfg.OnMessage(c, m)
 			}
 		case ws.OpPing:
 			c.enqueue(wsframe.AppendFrame(nil, ws.OpPong, m.Payload), false)
@@ -75,7 +95,7 @@ func (c *Conn) readFrames(b []byte) {
 			if code == ws.StatusNoStatusRcvd {
 				code = ws.StatusNormalClosure
 			}
-			c.Close(uint16(code), "")
+			c.closeWith(ReasonPeerClose, uint16(code), "")
 			return
 		}
 	}

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
-	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/poller/wheel"
 	"github.com/wsgate/wsgate/wsframe"
@@ -31,23 +29,20 @@ type Server struct {
 
 	hsTicks, hbTicks, pingTicks, secondTicks, lingerTicks int64
 
-	conns atomic.Int64 // upgraded, not yet released
-	live  atomic.Int64 // TCP connections netpoll has not closed yet
-	stats counters
+	conns  atomic.Int64 // upgraded (from the reservation in OnBeforeUpgrade) and not ended
+	live   atomic.Int64 // TCP connections netpoll has not closed yet
+	stats  counters
+	closes [reasonCount]atomic.Int64 // ends by reason, counted once by the end's winner
 
 	shutdownOnce sync.Once
 	shutdownErr  error
 	stopping     atomic.Bool
 }
 
-// counters are the server's monotonically increasing statistics.
+// counters are the server's traffic statistics (closes are counted by reason).
 type counters struct {
-	framesSent, bytesSent                 atomic.Int64
-	messagesReceived, bytesReceived       atomic.Int64
-	slowConsumerCloses, heartbeatTimeouts atomic.Int64
-	handshakeTimeouts, handshakeFailures  atomic.Int64
-	protocolErrors, rejectedFull          atomic.Int64
-	rateLimitCloses                       atomic.Int64
+	framesSent, bytesSent           atomic.Int64
+	messagesReceived, bytesReceived atomic.Int64
 }
 
 // Stats is a snapshot of the server's counters.
@@ -61,10 +56,13 @@ type Stats struct {
 	SlowConsumerCloses int64 `json:"slow_consumer_closes"` // clients closed for an overfull send queue
 	HeartbeatTimeouts  int64 `json:"heartbeat_timeouts"`   // clients closed for silence
 	HandshakeTimeouts  int64 `json:"handshake_timeouts"`   // handshakes that did not finish in time
-	HandshakeFailures  int64 `json:"handshake_failures"`   // rejected handshakes (bad request, origin, path...)
+	HandshakeFailures  int64 `json:"handshake_failures"`   // refused handshakes (bad request, origin, path, full, refused by OnHandshake...)
 	ProtocolErrors     int64 `json:"protocol_errors"`      // clients failed for RFC 6455 violations
 	RejectedFull       int64 `json:"rejected_full"`        // upgrades refused with 503 at MaxConns
 	RateLimitCloses    int64 `json:"rate_limit_closes"`    // clients closed for passing MaxInboundRate
+	// Closes counts every ended connection (handshakes included) by
+	// Reason.String(); the fields above are views of it.
+	Closes map[string]int64 `json:"closes"`
 }
 
 var (
@@ -80,8 +78,12 @@ var (
 	pingFrame = wsframe.NewFrame(ws.OpPing, nil)
 )
 
-// New validates cfg, configures netpoll and listens on cfg.Addr. Call Serve next.
+// New validates cfg and listens on cfg.Addr. Call Serve next. Setup must have
+// run first (the process-wide settings are not a Server's).
 func New(cfg Config) (*Server, error) {
+	if !isSetUp() {
+		return nil, fmt.Errorf("%w: call poller.Setup before poller.New", ErrSetup)
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -99,12 +101,6 @@ func New(cfg Config) (*Server, error) {
 		s.pingTicks = s.wheel.Ticks(cfg.PingInterval)
 	}
 	s.upgrader = s.newUpgrader()
-	uuid.EnableRandPool()
-
-	if err := configureNetpoll(cfg.BufferSize, s.log); err != nil {
-		s.wheel.Stop()
-		return nil, err
-	}
 	ln, err := netpoll.CreateListener("tcp", cfg.Addr)
 	if err != nil {
 		s.wheel.Stop()
@@ -162,11 +158,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.shutdownErr
 }
 
-// shutdown closes c for Shutdown: Close 1001 if it is open, TCP otherwise.
+// shutdown ends c for Shutdown: Close 1001 if it is open, TCP otherwise (a
+// lingering connection at once; one flushing its final frame is left to it).
 func (c *Conn) shutdown() {
-	if c.state.Load() == stateOpen {
-		c.Close(CloseGoingAway, "server shutdown")
-	} else {
+	switch c.life.state() {
+	case stateOpen:
+		c.closeWith(ReasonShutdown, CloseGoingAway, "server shutdown")
+	case stateHandshake, stateUpgrading:
+		c.abort(ReasonShutdown, 0)
+	case stateLinger:
 		c.nc.Close()
 	}
 }
@@ -187,30 +187,26 @@ func (l *onceListener) Close() error {
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	conns := s.conns.Load()
-	return Stats{
-		Connections:        conns,
-		Handshaking:        max(s.live.Load()-conns, 0),
-		FramesSent:         s.stats.framesSent.Load(),
-		BytesSent:          s.stats.bytesSent.Load(),
-		MessagesReceived:   s.stats.messagesReceived.Load(),
-		BytesReceived:      s.stats.bytesReceived.Load(),
-		SlowConsumerCloses: s.stats.slowConsumerCloses.Load(),
-		HeartbeatTimeouts:  s.stats.heartbeatTimeouts.Load(),
-		HandshakeTimeouts:  s.stats.handshakeTimeouts.Load(),
-		HandshakeFailures:  s.stats.handshakeFailures.Load(),
-		ProtocolErrors:     s.stats.protocolErrors.Load(),
-		RejectedFull:       s.stats.rejectedFull.Load(),
-		RateLimitCloses:    s.stats.rateLimitCloses.Load(),
+	st := Stats{
+		Connections:      conns,
+		Handshaking:      max(s.live.Load()-conns, 0),
+		FramesSent:       s.stats.framesSent.Load(),
+		BytesSent:        s.stats.bytesSent.Load(),
+		MessagesReceived: s.stats.messagesReceived.Load(),
+		BytesReceived:    s.stats.bytesReceived.Load(),
+		Closes:           make(map[string]int64, reasonCount),
 	}
-}
-
-// debugWriter turns netpoll's log lines (peer resets and the like, which are
-// routine for a server on the internet) into debug records.
-type debugWriter struct{ log *slog.Logger }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.log.Debug("netpoll", "msg", strings.TrimSpace(string(p)))
-	return len(p), nil
+	for _, r := range Reasons() {
+		st.Closes[r.String()] = s.closes[r].Load()
+	}
+	st.SlowConsumerCloses = s.closes[ReasonSlowConsumer].Load()
+	st.HeartbeatTimeouts = s.closes[ReasonHeartbeatTimeout].Load()
+	st.HandshakeTimeouts = s.closes[ReasonHandshakeTimeout].Load()
+	st.ProtocolErrors = s.closes[ReasonProtocolError].Load()
+	st.RejectedFull = s.closes[ReasonServerFull].Load()
+	st.RateLimitCloses = s.closes[ReasonRateLimit].Load()
+	st.HandshakeFailures = s.closes[ReasonHandshakeFailure].Load() + st.RejectedFull + s.closes[ReasonRefused].Load()
+	return st
 }
 
 // onPrepare runs on the poller goroutine for each accepted socket: it only
@@ -234,11 +230,12 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 // re-arms. It must not block: it runs one non-blocking write at most.
 func (s *Server) expire(n *wheel.Node[*Conn]) {
 	c := n.Value
+	st := c.life.state()
 	switch {
-	case c.linger.Load():
+	case st == stateLinger:
 		c.nc.Close()
 		return
-	case c.released.Load():
+	case st >= stateClosing:
 		return
 	case s.stopping.Load():
 		c.shutdown()
@@ -246,18 +243,16 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 	}
 	now := s.wheel.Now()
 	last := c.lastSeen.Load()
-	if c.state.Load() == stateHandshake {
+	if st != stateOpen {
 		if now-last >= s.hsTicks {
-			s.stats.handshakeTimeouts.Add(1)
-			c.nc.Close()
+			c.abort(ReasonHandshakeTimeout, 0)
 			return
 		}
 		s.rearm(c, last+s.hsTicks-now)
 		return
 	}
 	if now-last >= s.hbTicks {
-		s.stats.heartbeatTimeouts.Add(1)
-		c.Close(CloseHeartbeatTimeout, "heartbeat timeout")
+		c.closeWith(ReasonHeartbeatTimeout, CloseHeartbeatTimeout, "heartbeat timeout")
 		return
 	}
 	next := last + s.hbTicks
@@ -272,9 +267,9 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 }
 
 // rearm schedules c's timer again unless c ended meanwhile (a linger armed its
-// own, shorter timer; a released connection needs none).
+// own, shorter timer; an ended connection needs none).
 func (s *Server) rearm(c *Conn, ticks int64) {
-	if !c.released.Load() && !c.linger.Load() {
+	if c.life.state() <= stateOpen {
 		s.wheel.Add(&c.node, ticks)
 	}
 }

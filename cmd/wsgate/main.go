@@ -15,10 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/poller"
-	"github.com/wsgate/wsgate/registry"
-	"github.com/wsgate/wsgate/wsframe"
 )
 
 func main() {
@@ -30,8 +29,8 @@ func main() {
 
 // config is everything the flags set.
 type config struct {
-	ws              poller.Config
-	api             httpapi.Config
+	gw              gateway.Config
+	process         gateway.Process
 	origins         string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -44,22 +43,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("wsgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.ws.Addr, "ws-addr", poller.DefaultAddr, "WebSocket listen address")
-	fs.StringVar(&c.ws.Path, "ws-path", "", "only this request path upgrades (default: any path)")
-	fs.StringVar(&c.api.Addr, "api-addr", httpapi.DefaultAddr, "REST API listen address")
-	fs.StringVar(&c.api.Token, "api-token", "", "bearer token the REST API requires (default: none)")
-	fs.DurationVar(&c.ws.HeartbeatTimeout, "heartbeat-timeout", poller.DefaultHeartbeatTimeout, "close clients silent this long (code 4000)")
-	fs.DurationVar(&c.ws.PingInterval, "ping-interval", 0, "send WebSocket Ping frames this often (0: never)")
-	fs.DurationVar(&c.ws.HandshakeTimeout, "handshake-timeout", poller.DefaultHandshakeTimeout, "close connections that do not finish the upgrade in time")
-	fs.IntVar(&c.ws.MaxMessage, "max-message", poller.DefaultMaxMessage, "largest inbound message in bytes (1009 over it)")
-	fs.IntVar(&c.ws.MaxConns, "max-conns", 0, "most upgraded connections; over it upgrades get 503 (0: unlimited)")
-	fs.IntVar(&c.ws.SendQueue, "send-queue", poller.DefaultSendQueue, "per-connection outbound queue in bytes; a client over it is closed as a slow consumer")
-	fs.DurationVar(&c.ws.WriteTimeout, "write-timeout", poller.DefaultWriteTimeout, "close a client whose socket accepts nothing for this long")
-	fs.IntVar(&c.ws.BufferSize, "buffer-size", poller.DefaultBufferSize, "netpoll buffer size per connection in bytes")
-	fs.IntVar(&c.ws.MaxInboundRate, "max-inbound-rate", poller.DefaultMaxInboundRate, "client messages per second before a 1008 close (-1: no limit)")
+	fs.StringVar(&c.gw.WS.Addr, "ws-addr", poller.DefaultAddr, "WebSocket listen address")
+	fs.StringVar(&c.gw.WS.Path, "ws-path", "", "only this request path upgrades (default: any path)")
+	fs.StringVar(&c.gw.API.Addr, "api-addr", httpapi.DefaultAddr, "REST API listen address")
+	fs.StringVar(&c.gw.API.Token, "api-token", "", "bearer token the REST API requires (default: none)")
+	fs.DurationVar(&c.gw.WS.HeartbeatTimeout, "heartbeat-timeout", poller.DefaultHeartbeatTimeout, "close clients silent this long (code 4000)")
+	fs.DurationVar(&c.gw.WS.PingInterval, "ping-interval", 0, "send WebSocket Ping frames this often (0: never)")
+	fs.DurationVar(&c.gw.WS.HandshakeTimeout, "handshake-timeout", poller.DefaultHandshakeTimeout, "close connections that do not finish the upgrade in time")
+	fs.IntVar(&c.gw.WS.MaxMessage, "max-message", poller.DefaultMaxMessage, "largest inbound message in bytes (1009 over it)")
+	fs.IntVar(&c.gw.WS.MaxConns, "max-conns", 0, "most upgraded connections; over it upgrades get 503 (0: unlimited)")
+	fs.IntVar(&c.gw.WS.SendQueue, "send-queue", poller.DefaultSendQueue, "per-connection outbound queue in bytes; a client over it is closed as a slow consumer")
+	fs.DurationVar(&c.gw.WS.WriteTimeout, "write-timeout", poller.DefaultWriteTimeout, "close a client whose socket accepts nothing for this long")
+	fs.IntVar(&c.process.BufferSize, "buffer-size", poller.DefaultBufferSize, "netpoll buffer size per connection in bytes")
+	fs.IntVar(&c.gw.WS.MaxInboundRate, "max-inbound-rate", poller.DefaultMaxInboundRate, "client messages per second before a 1008 close (-1: no limit)")
 	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate with clients that offer it")
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
-	fs.IntVar(&c.api.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
+	fs.IntVar(&c.gw.API.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
@@ -81,10 +80,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	c.ws.DisableCompression = !c.compression
+	c.gw.WS.DisableCompression = !c.compression
 	for _, o := range strings.Split(c.origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
-			c.ws.AllowedOrigins = append(c.ws.AllowedOrigins, o)
+			c.gw.WS.AllowedOrigins = append(c.gw.WS.AllowedOrigins, o)
 		}
 	}
 	return c, nil
@@ -96,47 +95,6 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("-log-level %q: %w", level, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// gateway is the running process: registry, WebSocket server and REST API.
-type gateway struct {
-	log  *slog.Logger
-	reg  *registry.Registry[*wsframe.Frame]
-	ws   *poller.Server
-	api  *httpapi.Server
-	errc chan error // a Serve that returned
-}
-
-// start wires the registry, the WebSocket poller and the REST API and serves them
-// in the background.
-func start(c config, log *slog.Logger) (*gateway, error) {
-	reg, err := registry.New[*wsframe.Frame](registry.Config{})
-	if err != nil {
-		return nil, err
-	}
-	c.ws.Logger = log
-	c.ws.OnOpen = func(conn *poller.Conn) error { return reg.Add(conn) }
-	c.ws.OnClose = func(conn *poller.Conn) { reg.Remove(conn.ID()) }
-	ws, err := poller.New(c.ws)
-	if err != nil {
-		return nil, err
-	}
-	c.api.Logger = log
-	c.api.Stats = func() any { return ws.Stats() }
-	api, err := httpapi.New(reg, c.api)
-	if err != nil {
-		return nil, errors.Join(err, ws.Shutdown(context.Background()))
-	}
-	g := &gateway{log: log, reg: reg, ws: ws, api: api, errc: make(chan error, 2)}
-	go func() { g.errc <- ws.Serve() }()
-	go func() { g.errc <- api.Serve() }()
-	log.Info("wsgate listening", "ws", ws.Addr().String(), "api", api.Addr().String())
-	return g, nil
-}
-
-// shutdown closes every client with 1001, then stops the API; both within ctx.
-func (g *gateway) shutdown(ctx context.Context) error {
-	return errors.Join(g.ws.Shutdown(ctx), g.api.Shutdown(ctx))
 }
 
 // run serves until SIGINT or SIGTERM, then shuts down within -shutdown-timeout.
@@ -152,10 +110,19 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	g, err := start(c, log)
+	c.process.Logger = log
+	if err := gateway.Setup(c.process); err != nil {
+		return err
+	}
+	c.gw.Logger = log
+	g, err := gateway.New(c.gw)
 	if err != nil {
 		return err
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx) }()
 	if c.pprofAddr != "" {
 		go func() { // profiling only; its failure must not stop the gateway
 			log.Warn("pprof stopped", "err", http.ListenAndServe(c.pprofAddr, nil))
@@ -168,12 +135,12 @@ func run(args []string, stderr io.Writer) error {
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
-	case serveErr = <-g.errc:
+	case serveErr = <-served:
 		log.Error("server stopped", "err", serveErr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	err = errors.Join(serveErr, g.shutdown(ctx))
+	err = errors.Join(serveErr, g.Shutdown(sctx))
 	log.Info("stopped", "err", err)
 	return err
 }

@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"context"
@@ -7,39 +7,100 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/httpapi"
+	"github.com/wsgate/wsgate/poller"
 )
 
-// testGateway is a real gateway on ephemeral loopback ports.
-type testGateway struct {
-	*gateway
-	wsURL, apiURL string
+func TestMain(m *testing.M) {
+	if err := gateway.Setup(gateway.Process{}); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
 }
 
-// startGateway starts the gateway with the given extra flags and shuts it down
-// when the test ends.
-func startGateway(t testing.TB, args ...string) *testGateway {
+// testGateway is a real gateway on ephemeral loopback ports that records how
+// each connection ended, as its OnClose hook reported it.
+type testGateway struct {
+	*gateway.Gateway
+	wsURL, apiURL string
+	ends          sync.Map // client id -> poller.Closure
+}
+
+// startGateway starts a gateway whose config the options adjust and shuts it
+// down when the test ends.
+func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
-	c, err := parseFlags(append([]string{"-ws-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0"}, args...), io.Discard)
+	tg := &testGateway{}
+	cfg := gateway.Config{
+		WS:     poller.Config{Addr: "127.0.0.1:0"},
+		API:    httpapi.Config{Addr: "127.0.0.1:0"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnClose: func(c *poller.Conn, cl poller.Closure) {
+			if _, dup := tg.ends.LoadOrStore(c.ID(), cl); dup {
+				t.Errorf("second OnClose for %s (%v)", c.ID(), cl)
+			}
+		},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	g, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := start(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := g.shutdown(ctx); err != nil {
+		if err := g.Shutdown(sctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	})
-	return &testGateway{g, "ws://" + g.ws.Addr().String() + "/", "http://" + g.api.Addr().String()}
+	tg.Gateway = g
+	tg.wsURL = "ws://" + g.WSAddr().String() + "/"
+	tg.apiURL = "http://" + g.APIAddr().String()
+	return tg
+}
+
+// expectEnd waits for OnClose of client id and checks its reason and code.
+func (g *testGateway) expectEnd(t testing.TB, id string, r poller.Reason, code int) {
+	t.Helper()
+	var cl poller.Closure
+	eventually(t, "OnClose of "+id, func() bool {
+		v, ok := g.ends.Load(id)
+		if ok {
+			cl = v.(poller.Closure)
+		}
+		return ok
+	})
+	if cl.Reason != r || int(cl.Code) != code {
+		t.Errorf("client %s ended with %v %d, want %v %d", id, cl.Reason, cl.Code, r, code)
+	}
+}
+
+// expectClose reads until the server's Close, checks its code, and checks
+// that OnClose reported reason r with that code.
+func (g *testGateway) expectClose(t testing.TB, c *websocket.Conn, id string, code int, r poller.Reason) {
+	t.Helper()
+	if got := readClose(t, c, 5*time.Second); got != code {
+		t.Fatalf("client %s: close code %d, want %d", id, got, code)
+	}
+	g.expectEnd(t, id, r, code)
 }
 
 // dial connects a gorilla client and reads its id frame.

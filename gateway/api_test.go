@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"encoding/base64"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
 )
 
 const unknownID = "00000000-0000-4000-8000-000000000000"
@@ -104,7 +106,7 @@ func (g *testGateway) mustGet(t testing.TB, path string) map[string]any {
 }
 
 func TestAPIBodyLimitAndToken(t *testing.T) {
-	g := startGateway(t, "-api-token", "s3cret", "-api-max-body", "1024")
+	g := startGateway(t, func(c *gateway.Config) { c.API.Token, c.API.MaxBody = "s3cret", 1024 })
 	auth := http.Header{"Authorization": {"Bearer s3cret"}}
 	tests := []struct {
 		name   string

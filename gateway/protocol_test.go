@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -71,7 +73,7 @@ func TestControlPingGetsPongWithPayload(t *testing.T) {
 }
 
 func TestHeartbeatTimeoutClosesSilentClient(t *testing.T) {
-	g := startGateway(t, "-heartbeat-timeout", "400ms")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.HeartbeatTimeout = 400 * time.Millisecond })
 	silent, _ := g.dial(t)
 	talker, _ := g.dial(t)
 	stop := make(chan struct{})
@@ -100,7 +102,7 @@ func TestHeartbeatTimeoutClosesSilentClient(t *testing.T) {
 }
 
 func TestServerPingsAreSent(t *testing.T) {
-	g := startGateway(t, "-ping-interval", "100ms", "-heartbeat-timeout", "2s")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.PingInterval, c.WS.HeartbeatTimeout = 100*time.Millisecond, 2*time.Second })
 	c, _ := g.dial(t)
 	pings := make(chan struct{}, 10)
 	c.SetPingHandler(func(string) error { pings <- struct{}{}; return nil })
@@ -115,8 +117,8 @@ func TestServerPingsAreSent(t *testing.T) {
 }
 
 func TestHandshakeTimeoutClosesStalledUpgrade(t *testing.T) {
-	g := startGateway(t, "-handshake-timeout", "300ms")
-	conn, err := net.Dial("tcp", g.ws.Addr().String())
+	g := startGateway(t, func(c *gateway.Config) { c.WS.HandshakeTimeout = 300 * time.Millisecond })
+	conn, err := net.Dial("tcp", g.WSAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestHandshakeTimeoutClosesStalledUpgrade(t *testing.T) {
 }
 
 func TestHandshakeRejections(t *testing.T) {
-	g := startGateway(t, "-allowed-origins", "https://ok.example", "-ws-path", "/ws")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.AllowedOrigins, c.WS.Path = []string{"https://ok.example"}, "/ws" })
 	tests := []struct {
 		name   string
 		req    string
@@ -172,7 +174,7 @@ func upgradeReq(path, extra string) string {
 // rawStatus writes req on a fresh TCP connection and returns the HTTP status.
 func rawStatus(t *testing.T, g *testGateway, req string) int {
 	t.Helper()
-	conn, err := net.Dial("tcp", g.ws.Addr().String())
+	conn, err := net.Dial("tcp", g.WSAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +192,7 @@ func rawStatus(t *testing.T, g *testGateway, req string) int {
 }
 
 func TestMaxConnsRejectsWith503(t *testing.T) {
-	g := startGateway(t, "-max-conns", "2")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxConns = 2 })
 	a, _ := g.dial(t)
 	g.dial(t)
 	_, resp, err := websocket.DefaultDialer.Dial(g.wsURL, nil)
@@ -203,7 +205,7 @@ func TestMaxConnsRejectsWith503(t *testing.T) {
 }
 
 func TestInboundLimitsAndProtocolErrors(t *testing.T) {
-	g := startGateway(t, "-max-message", "1024")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 1024 })
 	tests := []struct {
 		name string
 		send func(*websocket.Conn) error
@@ -239,9 +241,9 @@ func TestInboundLimitsAndProtocolErrors(t *testing.T) {
 // a reset: the client's writes fail and clients such as Python's websockets then
 // report 1006 without ever reading the Close.
 func TestCloseSurvivesClientStillSending(t *testing.T) {
-	g := startGateway(t, "-max-message", "65536")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 65536 })
 	for i := range 5 {
-		conn, err := rawUpgrade(g.ws.Addr().String())
+		conn, err := rawUpgrade(g.WSAddr().String())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,22 +1,20 @@
-package main
+package gateway_test
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
 
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -36,7 +34,7 @@ func TestConcurrentSendsToOneClient(t *testing.T) {
 			defer wg.Done()
 			for i := range perSender {
 				f := wsframe.NewFrame(ws.OpText, fmt.Appendf(nil, "%d:%d", s, i))
-				if g.reg.SendClients([]string{id}, f) != 1 {
+				if n, err := g.Hub().SendClients(context.Background(), []string{id}, f); err != nil || n.Sent != 1 {
 					t.Errorf("sender %d message %d not queued", s, i)
 					return
 				}
@@ -75,7 +73,7 @@ func TestConcurrentSendsToOneClient(t *testing.T) {
 // TestChurnLeavesNoEntries connects, binds, joins and disconnects clients in
 // every way at once while sends run; afterwards no client, uid or group remains.
 func TestChurnLeavesNoEntries(t *testing.T) {
-	g := startGateway(t, "-heartbeat-timeout", "500ms")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.HeartbeatTimeout = 500 * time.Millisecond })
 	const clients = 120
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -220,7 +218,7 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		done <- g.ws.Shutdown(ctx)
+		done <- g.Shutdown(ctx)
 	}()
 	for i, c := range clients {
 		if code := readClose(t, c, 5*time.Second); code != websocket.CloseGoingAway {
@@ -233,59 +231,4 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 	if _, _, err := websocket.DefaultDialer.Dial(g.wsURL, nil); err == nil {
 		t.Fatal("dial succeeded after shutdown")
 	}
-}
-
-// TestShutdownOnSIGTERM runs the real binary: SIGTERM sends 1001 and exits 0.
-func TestShutdownOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "wsgate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	wsAddr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "-log-level", "warn")
-	cmd.Env = append(os.Environ(), "WSGATE_WS_ADDR="+wsAddr, "WSGATE_API_ADDR="+apiAddr)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var c *websocket.Conn
-	eventually(t, "the binary to accept", func() bool {
-		var err error
-		c, _, err = websocket.DefaultDialer.Dial("ws://"+wsAddr+"/", nil)
-		return err == nil
-	})
-	defer c.Close()
-	if _, _, err := c.ReadMessage(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if code := readClose(t, c, 5*time.Second); code != websocket.CloseGoingAway {
-		t.Fatalf("close code %d, want 1001", code)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10s after SIGTERM")
-	}
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
 )
 
 // soakDuration is how long TestSoakHostileAndNormalClients runs: 10s by default,
@@ -209,9 +211,9 @@ func TestSoakHostileAndNormalClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak")
 	}
-	g := startGateway(t, "-max-inbound-rate", "200", "-send-queue", "131072", "-handshake-timeout", "500ms")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxInboundRate, c.WS.SendQueue, c.WS.HandshakeTimeout = 200, 131072, 500*time.Millisecond })
 	baseline := g.number(t, "/stats?gc=1", "heap_inuse_bytes")
-	addr := g.ws.Addr().String()
+	addr := g.WSAddr().String()
 	deadline := time.Now().Add(soakDuration(t))
 
 	const normals = 20

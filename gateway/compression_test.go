@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
 )
 
 // dialDeflate connects a gorilla client that offers permessage-deflate and
@@ -64,14 +66,14 @@ func TestCompressionNegotiatedAndSharedFrames(t *testing.T) {
 }
 
 func TestCompressionOff(t *testing.T) {
-	g := startGateway(t, "-compression=false")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.DisableCompression = true })
 	if _, _, ok := g.dialDeflate(t); ok {
 		t.Fatal("permessage-deflate negotiated with -compression=false")
 	}
 }
 
 func TestCompressedZipBombIsClosedWith1009(t *testing.T) {
-	g := startGateway(t, "-max-message", "65536")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 65536 })
 	c, _, _ := g.dialDeflate(t)
 	c.EnableWriteCompression(true)
 	if err := c.WriteMessage(websocket.BinaryMessage, bytes.Repeat([]byte{0}, 16<<20)); err != nil {
@@ -86,7 +88,7 @@ func TestCompressedZipBombIsClosedWith1009(t *testing.T) {
 }
 
 func TestInboundRateLimitClosesWith1008(t *testing.T) {
-	g := startGateway(t, "-max-inbound-rate", "50")
+	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxInboundRate = 50 })
 	flood, _ := g.dial(t)
 	calm, _ := g.dial(t)
 	go func() {

@@ -1,4 +1,4 @@
-package main
+package gateway_test
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wsgate/wsgate/gateway"
 )
 
 // The interop tests run WebSocket clients that share no code with the gateway
@@ -32,7 +34,7 @@ import (
 // installs both.
 
 const (
-	interopDir      = "../../scripts/interop"
+	interopDir      = "../scripts/interop"
 	interopPython   = "/usr/bin/python3" // Debian's: the pyenv python3 on PATH cannot see Debian's packages
 	interopRunLimit = 20 * time.Second   // one client run, start to exit
 	interopStep     = 5 * time.Second    // one event
@@ -52,23 +54,16 @@ var interopClients = []interopClient{
 
 // interopGateway is one gateway configuration the clients run against.
 type interopGateway struct {
-	name string
-	args []string
+	name        string
+	compression bool
 	// deflate, when set, is whether a client offering permessage-deflate must get
 	// it; nil only reports what was negotiated.
 	deflate *bool
 }
 
 func TestInterop(t *testing.T) {
-	gateways := []interopGateway{{name: "default"}}
-	// -compression is new: test it on and off once it exists.
-	if _, err := parseFlags([]string{"-compression"}, io.Discard); err == nil {
-		on, off := true, false
-		gateways = append(gateways,
-			interopGateway{"compression", []string{"-compression"}, &on},
-			interopGateway{"no-compression", []string{"-compression=false"}, &off},
-		)
-	}
+	on, off := true, false
+	gateways := []interopGateway{{"compression", true, &on}, {"no-compression", false, &off}}
 	for _, c := range interopClients {
 		t.Run("client="+c.name, func(t *testing.T) {
 			argv := c.find(t)
@@ -76,7 +71,7 @@ func TestInterop(t *testing.T) {
 				for _, offer := range []bool{true, false} {
 					name := fmt.Sprintf("gateway=%s/deflate=%s", gw.name, map[bool]string{true: "offered", false: "off"}[offer])
 					t.Run(name, func(t *testing.T) {
-						g := startGateway(t, gw.args...)
+						g := startGateway(t, func(c *gateway.Config) { c.WS.DisableCompression = !gw.compression })
 						var opts []string
 						if !offer {
 							opts = []string{"--no-deflate"}

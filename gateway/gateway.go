@@ -1,0 +1,125 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/wsgate/wsgate/httpapi"
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/wsframe"
+)
+
+// Process holds the settings that are the process's, not a Gateway's; see Setup.
+type Process = poller.Process
+
+// Setup applies the process-wide settings (netpoll's buffer size and logger,
+// uuid's random pool). Call it once before the first New; a second call with
+// the same settings does nothing, one with another buffer size fails.
+func Setup(p Process) error { return poller.Setup(p) }
+
+// Config is one gateway. Zero values mean each component's documented defaults.
+type Config struct {
+	WS       poller.Config   // its hooks are the gateway's: set the ones below instead
+	API      httpapi.Config  // its Stats is the gateway's
+	Registry registry.Config // sharding and fan-out of local sends
+	Logger   *slog.Logger    // nil = slog.Default(); given to every component
+
+	// OnHandshake decides on each upgrade before the 101 (see
+	// poller.Handshake: it may answer later); nil accepts every client.
+	OnHandshake func(h *poller.Handshake)
+	// OnMessage gets each client data message but the "ping" heartbeat (see
+	// poller.Config.OnMessage for its goroutine and the payload's lifetime).
+	OnMessage func(c *poller.Conn, m wsframe.Message)
+	// OnClose is called once per connection that was open, after it left the
+	// registry, with how it ended. It must not block.
+	OnClose func(c *poller.Conn, cl poller.Closure)
+}
+
+// Gateway is a running wsgate: clients on the WebSocket listener, backends on
+// the API listener.
+type Gateway struct {
+	log *slog.Logger
+	reg *hub.Registry
+	hub *hub.Local
+	ws  *poller.Server
+	api *httpapi.Server
+}
+
+// New builds every component from cfg and opens both listeners. Setup must
+// have run. Call Serve next.
+func New(cfg Config) (*Gateway, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg, err := registry.New[*wsframe.Frame](cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg)}
+
+	ws := cfg.WS
+	ws.Logger = log
+	ws.OnHandshake = cfg.OnHandshake
+	ws.OnMessage = cfg.OnMessage
+	ws.OnOpen = func(c *poller.Conn) error { return reg.Add(c) }
+	ws.OnClose = func(c *poller.Conn, cl poller.Closure) {
+		reg.Remove(c.ID())
+		if cfg.OnClose != nil {
+			cfg.OnClose(c, cl)
+		}
+	}
+	if g.ws, err = poller.New(ws); err != nil {
+		return nil, err
+	}
+
+	api := cfg.API
+	api.Logger = log
+	api.Stats = func() any { return g.ws.Stats() }
+	if g.api, err = httpapi.New(g.hub, api); err != nil {
+		return nil, errors.Join(err, g.ws.Shutdown(context.Background()))
+	}
+	return g, nil
+}
+
+// WSAddr is the address clients connect to (useful with port 0).
+func (g *Gateway) WSAddr() net.Addr { return g.ws.Addr() }
+
+// APIAddr is the REST API's address.
+func (g *Gateway) APIAddr() net.Addr { return g.api.Addr() }
+
+// Hub is the hub the API drives, for Go code that pushes without HTTP.
+func (g *Gateway) Hub() hub.Hub { return g.hub }
+
+// Stats is the WebSocket side's counters, closes by reason included.
+func (g *Gateway) Stats() poller.Stats { return g.ws.Stats() }
+
+// Serve accepts clients and API requests until ctx is done (it then returns
+// nil) or a listener fails (it returns that error). Either way the gateway
+// keeps its clients: call Shutdown.
+func (g *Gateway) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- g.ws.Serve() }()
+	go func() { errc <- g.api.Serve() }()
+	g.log.Info("wsgate listening", "ws", g.WSAddr().String(), "api", g.APIAddr().String())
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if err == nil {
+			return nil // Shutdown ran
+		}
+		return fmt.Errorf("gateway: %w", err)
+	}
+}
+
+// Shutdown closes every client with 1001 (ReasonShutdown) and waits for them
+// within ctx, then stops the API. Idempotent.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	return errors.Join(g.ws.Shutdown(ctx), g.api.Shutdown(ctx))
+}

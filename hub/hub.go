@@ -1,0 +1,115 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/wsframe"
+)
+
+// Errors callers branch on with errors.Is.
+var (
+	ErrNotFound  = errors.New("hub: client not connected")
+	ErrBadCursor = errors.New("hub: bad cursor")
+	ErrInvalid   = errors.New("hub: invalid argument")
+)
+
+// Page sizes of the listings: limit <= 0 means DefaultPageSize, larger
+// limits than MaxPageSize are clamped.
+const (
+	DefaultPageSize = registry.DefaultPageSize
+	MaxPageSize     = registry.MaxPageSize
+)
+
+// Coverage says whether an aggregated answer covers the whole gateway. The
+// zero value is a whole answer.
+type Coverage struct {
+	Partial      bool     `json:"partial,omitempty"`       // some nodes did not answer in time
+	MissingNodes []string `json:"missing_nodes,omitempty"` // their ids, sorted
+}
+
+// Sent is how many connections accepted a message.
+type Sent struct {
+	Sent int `json:"sent"`
+	Coverage
+}
+
+// Count is a number of clients, uids or groups.
+type Count struct {
+	Count int `json:"count"`
+	Coverage
+}
+
+// Online says whether a uid has at least one connection.
+type Online struct {
+	Online bool `json:"online"`
+	Coverage
+}
+
+// Names is a sorted list of client ids or uids, never nil.
+type Names struct {
+	Names []string
+	Coverage
+}
+
+// Page is one page of a listing: Items, and the cursor of the next page ("" after the last).
+type Page struct {
+	Items []string
+	Next  string
+	Coverage
+}
+
+// Info describes one connected client. It is a copy owned by the caller.
+type Info struct {
+	ClientID    string
+	UID         string   // "" when unbound
+	Groups      []string // sorted, never nil
+	RemoteAddr  string
+	ConnectedAt time.Time
+}
+
+// Sender pushes a message to selected connections. Each returns once every
+// selected connection has it queued (or refused it): two calls made one after
+// the other reach any one connection in that order.
+type Sender interface {
+	SendAll(ctx context.Context, f *wsframe.Frame, exclude []string) (Sent, error)
+	SendClients(ctx context.Context, ids []string, f *wsframe.Frame) (Sent, error)
+	SendUIDs(ctx context.Context, uids []string, f *wsframe.Frame) (Sent, error)
+	SendGroups(ctx context.Context, groups []string, f *wsframe.Frame, exclude []string) (Sent, error)
+}
+
+// Membership changes who is who: uid bindings, groups, and closes.
+type Membership interface {
+	BindUID(ctx context.Context, id, uid string) error
+	UnbindUID(ctx context.Context, id string) error
+	JoinGroups(ctx context.Context, id string, groups []string) error
+	LeaveGroups(ctx context.Context, id string, groups []string) error
+	DissolveGroup(ctx context.Context, group string) (Count, error)
+	CloseClient(ctx context.Context, id string, code uint16, reason string) error
+	CloseUID(ctx context.Context, uid string, code uint16, reason string) (Count, error)
+}
+
+// Presence answers who is online.
+type Presence interface {
+	ClientInfo(ctx context.Context, id string) (Info, error)
+	ClientCount(ctx context.Context) (Count, error)
+	ClientList(ctx context.Context, cursor string, limit int) (Page, error)
+	UIDOnline(ctx context.Context, uid string) (Online, error)
+	UIDClients(ctx context.Context, uid string) (Names, error)
+	UIDCount(ctx context.Context) (Count, error)
+	UIDList(ctx context.Context, cursor string, limit int) (Page, error)
+	GroupClients(ctx context.Context, group string) (Names, error)
+	GroupUIDs(ctx context.Context, group string) (Names, error)
+	GroupCount(ctx context.Context, group string) (Count, error)
+	GroupTotal(ctx context.Context) (Count, error)
+	GroupList(ctx context.Context, cursor string, limit int) (Page, error)
+}
+
+// Hub is all three roles: what an API face drives.
+type Hub interface {
+	Sender
+	Membership
+	Presence
+}
