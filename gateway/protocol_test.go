@@ -102,7 +102,9 @@ func TestHeartbeatTimeoutClosesSilentClient(t *testing.T) {
 }
 
 func TestServerPingsAreSent(t *testing.T) {
-	g := startGateway(t, func(c *gateway.Config) { c.WS.PingInterval, c.WS.HeartbeatTimeout = 100*time.Millisecond, 2*time.Second })
+	g := startGateway(t, func(c *gateway.Config) {
+		c.WS.PingInterval, c.WS.HeartbeatTimeout = 100*time.Millisecond, 2*time.Second
+	})
 	c, _ := g.dial(t)
 	pings := make(chan struct{}, 10)
 	c.SetPingHandler(func(string) error { pings <- struct{}{}; return nil })

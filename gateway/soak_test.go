@@ -211,7 +211,9 @@ func TestSoakHostileAndNormalClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak")
 	}
-	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxInboundRate, c.WS.SendQueue, c.WS.HandshakeTimeout = 200, 131072, 500*time.Millisecond })
+	g := startGateway(t, func(c *gateway.Config) {
+		c.WS.MaxInboundRate, c.WS.SendQueue, c.WS.HandshakeTimeout = 200, 131072, 500*time.Millisecond
+	})
 	baseline := g.number(t, "/stats?gc=1", "heap_inuse_bytes")
 	addr := g.WSAddr().String()
 	deadline := time.Now().Add(soakDuration(t))
