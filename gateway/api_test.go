@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 )
 
 const unknownID = "00000000-0000-4000-8000-000000000000"
@@ -265,18 +266,14 @@ func TestAPISendsAndQueries(t *testing.T) {
 	if out := g.mustPost(t, "/client/close", map[string]any{"client_id": idA, "code": 4001, "reason": "bye"}); out["closed"] != true {
 		t.Fatalf("close: %v", out)
 	}
-	if code := readClose(t, a, 3*time.Second); code != 4001 {
-		t.Fatalf("close code %d, want 4001", code)
-	}
+	g.expectClose(t, a, idA, 4001, poller.ReasonServerClose)
 	if g.mustGet(t, "/client/online?client_id="+idA)["online"] != false {
 		t.Fatal("closed client still online right after /client/close")
 	}
 	if out := g.mustPost(t, "/uid/close", map[string]any{"uid": "bob"}); out["closed"] != 1.0 {
 		t.Fatalf("uid close: %v", out)
 	}
-	if code := readClose(t, b, 3*time.Second); code != 1000 {
-		t.Fatalf("close code %d, want 1000", code)
-	}
+	g.expectClose(t, b, idB, 1000, poller.ReasonServerClose)
 	eventually(t, "one client left", func() bool { return g.number(t, "/client/count", "count") == 1 })
 
 	st := g.mustGet(t, "/stats?gc=1")

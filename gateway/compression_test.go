@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 )
 
 // dialDeflate connects a gorilla client that offers permessage-deflate and
@@ -74,14 +74,12 @@ func TestCompressionOff(t *testing.T) {
 
 func TestCompressedZipBombIsClosedWith1009(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 65536 })
-	c, _, _ := g.dialDeflate(t)
+	c, id, _ := g.dialDeflate(t)
 	c.EnableWriteCompression(true)
 	if err := c.WriteMessage(websocket.BinaryMessage, bytes.Repeat([]byte{0}, 16<<20)); err != nil {
 		t.Fatal(err)
 	}
-	if code := readClose(t, c, 5*time.Second); code != websocket.CloseMessageTooBig {
-		t.Fatalf("close code %d, want 1009", code)
-	}
+	g.expectClose(t, c, id, websocket.CloseMessageTooBig, poller.ReasonProtocolError)
 	if heap := g.number(t, "/stats?gc=1", "heap_inuse_bytes"); heap > 32<<20 {
 		t.Fatalf("heap %d MiB after a 16 MiB zip bomb", heap>>20)
 	}
@@ -89,7 +87,7 @@ func TestCompressedZipBombIsClosedWith1009(t *testing.T) {
 
 func TestInboundRateLimitClosesWith1008(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxInboundRate = 50 })
-	flood, _ := g.dial(t)
+	flood, floodID := g.dial(t)
 	calm, _ := g.dial(t)
 	go func() {
 		for range 500 {
@@ -98,9 +96,7 @@ func TestInboundRateLimitClosesWith1008(t *testing.T) {
 			}
 		}
 	}()
-	if code := readClose(t, flood, 5*time.Second); code != websocket.ClosePolicyViolation {
-		t.Fatalf("close code %d, want 1008", code)
-	}
+	g.expectClose(t, flood, floodID, websocket.ClosePolicyViolation, poller.ReasonRateLimit)
 	calm.WriteMessage(websocket.TextMessage, []byte("ping"))
 	if got := readText(t, calm); got != "pong" {
 		t.Fatalf("calm client got %q", got)

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -170,6 +171,10 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stalled.Close()
+	_, stalledID, err := stalled.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
 	reader, _ := g.dial(t)
 	const messages = 200
 	payload := strings.Repeat("x", 64<<10)
@@ -198,6 +203,7 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 	if n := g.number(t, "/stats", "slow_consumer_closes"); n != 1 {
 		t.Fatalf("slow_consumer_closes = %d, want 1", n)
 	}
+	g.expectEnd(t, string(stalledID), poller.ReasonSlowConsumer, int(poller.CodeAbnormal))
 	if heap := g.number(t, "/stats?gc=1", "heap_inuse_bytes"); heap > 64<<20 {
 		t.Fatalf("heap in use %d MiB after %d MiB pushed to a stalled client", heap>>20, messages*64>>10)
 	}
@@ -210,9 +216,10 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 func TestShutdownSendsGoingAway(t *testing.T) {
 	g := startGateway(t)
 	var clients []*websocket.Conn
+	var ids []string
 	for range 20 {
-		c, _ := g.dial(t)
-		clients = append(clients, c)
+		c, id := g.dial(t)
+		clients, ids = append(clients, c), append(ids, id)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -221,9 +228,7 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 		done <- g.Shutdown(ctx)
 	}()
 	for i, c := range clients {
-		if code := readClose(t, c, 5*time.Second); code != websocket.CloseGoingAway {
-			t.Fatalf("client %d: close code %d, want 1001", i, code)
-		}
+		g.expectClose(t, c, ids[i], websocket.CloseGoingAway, poller.ReasonShutdown)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)

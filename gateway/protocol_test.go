@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -74,7 +75,7 @@ func TestControlPingGetsPongWithPayload(t *testing.T) {
 
 func TestHeartbeatTimeoutClosesSilentClient(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.HeartbeatTimeout = 400 * time.Millisecond })
-	silent, _ := g.dial(t)
+	silent, silentID := g.dial(t)
 	talker, _ := g.dial(t)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -89,9 +90,7 @@ func TestHeartbeatTimeoutClosesSilentClient(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	if code := readClose(t, silent, 3*time.Second); code != 4000 {
-		t.Fatalf("close code %d, want 4000", code)
-	}
+	g.expectClose(t, silent, silentID, 4000, poller.ReasonHeartbeatTimeout)
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Fatalf("closed after %v, before the 400ms timeout", d)
 	}
@@ -195,13 +194,17 @@ func rawStatus(t *testing.T, g *testGateway, req string) int {
 
 func TestMaxConnsRejectsWith503(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxConns = 2 })
-	a, _ := g.dial(t)
+	a, idA := g.dial(t)
 	g.dial(t)
 	_, resp, err := websocket.DefaultDialer.Dial(g.wsURL, nil)
 	if err == nil || resp == nil || resp.StatusCode != 503 {
 		t.Fatalf("third dial: err %v, resp %v; want 503", err, resp)
 	}
+	if n := g.Stats().Closes[poller.ReasonServerFull.String()]; n != 1 {
+		t.Fatalf("%d ends with reason server_full, want 1", n)
+	}
 	a.Close() // a slot frees up once the server sees the close
+	g.expectEnd(t, idA, poller.ReasonPeerGone, int(poller.CodeAbnormal))
 	eventually(t, "a slot to free", func() bool { return g.number(t, "/client/count", "count") == 1 })
 	g.dial(t)
 }
@@ -210,28 +213,27 @@ func TestInboundLimitsAndProtocolErrors(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 1024 })
 	tests := []struct {
 		name string
-		send func(*websocket.Conn) error
-		code int
+		send   func(*websocket.Conn) error
+		code   int
+		reason poller.Reason
 	}{
 		{"message over max-message", func(c *websocket.Conn) error {
 			return c.WriteMessage(websocket.BinaryMessage, make([]byte, 2000))
-		}, websocket.CloseMessageTooBig},
+		}, websocket.CloseMessageTooBig, poller.ReasonProtocolError},
 		{"invalid UTF-8 text", func(c *websocket.Conn) error {
 			return c.WriteMessage(websocket.TextMessage, []byte{0xff, 0xfe})
-		}, websocket.CloseInvalidFramePayloadData},
+		}, websocket.CloseInvalidFramePayloadData, poller.ReasonProtocolError},
 		{"client close is echoed", func(c *websocket.Conn) error {
 			return c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(3001, "bye"))
-		}, 3001},
+		}, 3001, poller.ReasonPeerClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := g.dial(t)
+			c, id := g.dial(t)
 			if err := tt.send(c); err != nil {
 				t.Fatal(err)
 			}
-			if code := readClose(t, c, 3*time.Second); code != tt.code {
-				t.Fatalf("close code %d, want %d", code, tt.code)
-			}
+			g.expectClose(t, c, id, tt.code, tt.reason)
 		})
 	}
 	eventually(t, "all closed", func() bool { return g.number(t, "/client/count", "count") == 0 })
@@ -273,5 +275,8 @@ func TestCloseSurvivesClientStillSending(t *testing.T) {
 		if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
 			t.Fatalf("connection %d: after the Close want EOF (server shut down its side), got %v", i, err)
 		}
+	}
+	if n := g.Stats().Closes[poller.ReasonProtocolError.String()]; n != 5 {
+		t.Fatalf("%d ends with reason protocol_error, want 5", n)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 )
 
 // soakDuration is how long TestSoakHostileAndNormalClients runs: 10s by default,
@@ -293,6 +294,20 @@ func TestSoakHostileAndNormalClients(t *testing.T) {
 	}
 	t.Logf("%d broadcasts, %d hostile attacks; stats %v", sent, attacks.Load(), g.mustGet(t, "/stats"))
 	eventually(t, "hostile connections to close", func() bool { return g.number(t, "/client/count", "count") == 0 })
+	// Every end has the reason its kind of client earns, and only those.
+	closes := g.Stats().Closes
+	for _, r := range []poller.Reason{poller.ReasonHandshakeTimeout, poller.ReasonHandshakeFailure,
+		poller.ReasonProtocolError, poller.ReasonRateLimit, poller.ReasonPeerGone} {
+		if closes[r.String()] == 0 {
+			t.Errorf("no end with reason %v; closes %v", r, closes)
+		}
+	}
+	for _, r := range []poller.Reason{poller.ReasonServerClose, poller.ReasonShutdown, poller.ReasonServerFull,
+		poller.ReasonRefused, poller.ReasonInternal, poller.ReasonHeartbeatTimeout} {
+		if closes[r.String()] != 0 {
+			t.Errorf("%d ends with reason %v; closes %v", closes[r.String()], r, closes)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for ctx.Err() == nil && g.number(t, "/stats?gc=1", "heap_inuse_bytes") > baseline+16<<20 {
