@@ -47,6 +47,13 @@ func TestAPIBadInput(t *testing.T) {
 		{"POST", "/send/client", `{"client_id":"abc","data":"x"}`, 400, "not a client id"},
 		{"POST", "/send/client", `{"client_id":"` + id + `","client_ids":["` + id + `"],"data":"x"}`, 400, "not both"},
 		{"POST", "/send/client", `{"client_ids":[],"data":"x"}`, 400, "empty"},
+		// A field of the API that does not belong to the route is named, never ignored.
+		{"POST", "/send/client", `{"client_id":"` + id + `","uid":"u1","data":"x"}`, 400, `field "uid" does not apply`},
+		{"POST", "/send/uid", `{"uids":["u1"],"exclude":["` + id + `"],"data":"x"}`, 400, `field "exclude" does not apply`},
+		{"POST", "/send/all", `{"group":"g1","data":"x"}`, 400, `field "group" does not apply`},
+		{"POST", "/uid/bind", `{"client_id":"` + id + `","uid":"u1","groups":["g1"]}`, 400, `field "groups" does not apply`},
+		{"POST", "/group/join", `{"client_id":"` + id + `","group":"g1","data":"x"}`, 400, `field "data" does not apply`},
+		{"POST", "/client/close", `{"client_id":"` + id + `","uids":[]}`, 400, `field "uids" does not apply`},
 		{"POST", "/send/uid", `{"uid":"","data":"x"}`, 400, "missing uid"},
 		{"POST", "/send/uid", `{"uid":"` + strings.Repeat("u", 300) + `","data":"x"}`, 400, "limit"},
 		{"POST", "/send/group", `{"groups":["g1",""],"data":"x"}`, 400, "missing groups"},
