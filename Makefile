@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet race test-norace bench fuzz lint deps-check loadtest clean
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest clean
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -15,11 +15,17 @@ build:
 run:
 	$(GO) run ./cmd/wsgate $(ARGS)
 
-test: vet deps-check race test-norace
+test: vet cross deps-check race test-norace
 
 vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
+
+# The gateway builds on macOS too (netpoll runs there; writes take the portable
+# path). The load harness is Linux-only by build tag.
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=darwin $(GO) vet ./...
 
 race:
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
@@ -41,15 +47,20 @@ fuzz:
 lint: vet deps-check
 
 # Dependencies point one way: wsframe and registry never import netpoll or
-# fasthttp, registry is stdlib-only, poller never imports registry or httpapi.
+# fasthttp, registry is stdlib-only, poller never imports registry, hub or
+# httpapi, hub knows no sockets or HTTP, httpapi reaches the clients only
+# through hub (never registry or poller), nothing imports gateway but cmd.
 deps-check:
 	@bad=""; \
-	for p in wsframe registry; do \
+	for p in wsframe registry hub; do \
 	  $(GO) list -deps ./$$p | grep -E 'cloudwego/netpoll|valyala/fasthttp' && bad="$$bad $$p"; \
 	done; \
 	$(GO) list -deps ./registry | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/registry' && bad="$$bad registry(stdlib-only)"; \
-	$(GO) list -deps ./poller/... | grep -E 'wsgate/(registry|httpapi)' && bad="$$bad poller"; \
+	$(GO) list -deps ./poller/... | grep -E 'wsgate/(registry|hub|httpapi)' && bad="$$bad poller"; \
+	$(GO) list -deps ./hub | grep -E 'wsgate/(poller|httpapi)' && bad="$$bad hub"; \
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
+	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi | grep -E 'wsgate/registry' && bad="$$bad httpapi(registry)"; \
+	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
 	echo "deps-check: ok"
 

@@ -3,6 +3,9 @@
 // gateway package), so it runs against any WebSocket server; the REST API
 // scenarios need wsgate's API.
 //
+// It runs on Linux only: its client engine is raw epoll, so every file but
+// this one is built for Linux (the gateway itself also builds on macOS).
+//
 // Scenarios (see Usage): connect (upgrade rate, handshake latency, failures
 // by cause), idle (server memory per idle connection, with -sweep a linear
 // fit whose slope is the number to quote), broadcast (delivery latency,

@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // seqWindow checks the sequence numbers one client receives on its stream
