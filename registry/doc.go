@@ -5,9 +5,11 @@
 //
 // # What it knows nothing about
 //
-// The registry never touches a socket and knows nothing about WebSocket,
-// framing, heartbeats or HTTP. It sees a connection only through the small
-// [Conn] interface, whose Send and Close must never block. The message type M
+// The registry never touches a socket and knows nothing about framing,
+// heartbeats or HTTP. It sees a connection only through the small [Conn]
+// interface, whose Send and Close must never block; the one WebSocket notion
+// it passes through is the close code and reason of [Registry.CloseClient] and
+// [Registry.CloseUID], handed unchanged to Conn.Close. The message type M
 // is opaque to it (typically a pre-encoded frame shared by all targets). It
 // imports the standard library only.
 //

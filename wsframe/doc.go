@@ -7,7 +7,10 @@
 // bytes in whatever chunks TCP delivers them and never blocks or asks for
 // more: it keeps a partial header (at most 14 bytes, in a fixed array) and a
 // partial payload between calls. It enforces the server's rules: client frames
-// are masked (5.1, 5.3), RSV bits are zero (5.2), reserved opcodes are
+// are masked (5.1, 5.3), RSV bits are zero (5.2) except RSV1 on the first
+// frame of a data message when permessage-deflate was negotiated (RFC 7692
+// section 6; Decoder.Deflate, then the message is inflated with the size
+// limit on its inflated size), reserved opcodes are
 // rejected (5.2), control frames are final and carry at most 125 bytes (5.5),
 // fragments are in order (5.4), lengths use the minimal encoding (5.2), text
 // and close reasons are UTF-8 (5.6, 8.1) and validated incrementally so that
@@ -25,8 +28,9 @@
 // [AppendFrame] and [AppendClose] encode into a caller's buffer without
 // allocating.
 //
-// The package knows nothing about sockets, netpoll, connections, handshakes,
-// heartbeats or extensions (no extension is supported: RSV bits always fail).
+// The package knows nothing about sockets, netpoll, connections, handshakes
+// (extension negotiation included: the caller sets Decoder.Deflate) or
+// heartbeats.
 // It does no I/O and starts no goroutines. Answering pings, echoing a close and
 // closing TCP are the caller's job.
 //

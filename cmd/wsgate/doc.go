@@ -3,9 +3,8 @@
 //
 // It is a thin main: flags (with WSGATE_* environment fallbacks: WSGATE_ plus the
 // flag name in upper case with dashes as underscores, e.g. WSGATE_API_TOKEN; a
-// flag on the command line wins) become one config per package; it builds the
-// registry, the poller (whose OnOpen/OnClose hooks add and remove connections in
-// the registry) and the REST API over the registry, serves until SIGINT or
-// SIGTERM, and then shuts down within -shutdown-timeout: every client gets Close
-// 1001, then the API stops.
+// flag on the command line wins) become one gateway.Config and the process
+// settings (gateway.Setup); package gateway builds and wires every component.
+// It serves until SIGINT or SIGTERM, then shuts down within -shutdown-timeout:
+// every client gets Close 1001, then the API stops.
 package main
