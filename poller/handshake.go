@@ -83,19 +83,24 @@ func (c *Conn) readHandshake(b []byte) {
 		_, c.dec.Deflate = deflate.Accepted()
 	}
 	c.id = uuid.NewString()
-	if s.cfg.OnHandshake == nil {
-		c.life.advance(stateHandshake, stateUpgrading)
+	hook := s.cfg.OnHandshake
+	if hook != nil {
+		c.hs = append([]byte(nil), rest...) // rest dies at Release
+	}
+	if !c.life.advance(stateHandshake, stateUpgrading) {
+		// Ended meanwhile (timeout, Shutdown, the peer) as a handshake, whose
+		// end owes no slot: give back the one the upgrade reserved.
+		c.hs = nil
+		s.conns.Add(-1)
+		return
+	}
+	if hook == nil {
 		c.rmu.Lock()
 		c.open(rw.out, rest)
 		c.rmu.Unlock()
 		return
 	}
-	h := newHandshake(c, head, rw.out)
-	c.hs = append([]byte(nil), rest...) // rest dies at Release
-	if !c.life.advance(stateHandshake, stateUpgrading) {
-		return // OnRequest is the only one to end a handshake, but be safe
-	}
-	s.cfg.OnHandshake(h)
+	hook(newHandshake(c, head, rw.out))
 }
 
 // open completes an accepted upgrade, with rmu held: it queues the 101 answer
