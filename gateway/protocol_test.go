@@ -212,7 +212,7 @@ func TestMaxConnsRejectsWith503(t *testing.T) {
 func TestInboundLimitsAndProtocolErrors(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.WS.MaxMessage = 1024 })
 	tests := []struct {
-		name string
+		name   string
 		send   func(*websocket.Conn) error
 		code   int
 		reason poller.Reason
