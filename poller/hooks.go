@@ -50,31 +50,28 @@ func newHandshake(c *Conn, head, resp []byte) *Handshake {
 // connection was still waiting (false once it timed out, closed or was
 // answered before).
 func (h *Handshake) Accept(data any) bool {
-	if !h.answered.CompareAndSwap(false, true) {
-		return false
-	}
-	c := h.Conn
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.life.state() != stateUpgrading {
-		return false
-	}
-	c.data = data
-	pending := c.hs
-	c.hs = nil
-	c.open(h.resp, pending)
-	return true
+	return h.answer(func(c *Conn, pending []byte) {
+		c.data = data
+		c.open(h.resp, pending)
+	})
 }
 
 // Refuse answers the handshake with an HTTP error status (400-599; anything
 // else becomes 403) and text as the body, and closes the connection with
 // ReasonRefused. It reports whether the connection was still waiting.
 func (h *Handshake) Refuse(status int, text string) bool {
-	if !h.answered.CompareAndSwap(false, true) {
-		return false
-	}
 	if status < 400 || status > 599 {
 		status = http.StatusForbidden
+	}
+	return h.answer(func(c *Conn, _ []byte) { c.refuse(ReasonRefused, httpError(status, text)) })
+}
+
+// answer runs fn, with the connection's read side (rmu) held and the bytes
+// that came while it waited, if this is the first answer and the connection
+// still waits for it.
+func (h *Handshake) answer(fn func(c *Conn, pending []byte)) bool {
+	if !h.answered.CompareAndSwap(false, true) {
+		return false
 	}
 	c := h.Conn
 	c.rmu.Lock()
@@ -82,7 +79,8 @@ func (h *Handshake) Refuse(status int, text string) bool {
 	if c.life.state() != stateUpgrading {
 		return false
 	}
+	pending := c.hs
 	c.hs = nil
-	c.refuse(ReasonRefused, httpError(status, text))
+	fn(c, pending)
 	return true
 }
