@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/poller"
 )
 
 // The interop tests run WebSocket clients that share no code with the gateway
@@ -147,6 +148,7 @@ func runInterop(t *testing.T, g *testGateway, argv, opts []string, offered bool,
 	if e := p.next(t, "close"); e.Code != 4001 || e.Reason != "bye" {
 		t.Errorf("close: code %d reason %q, want 4001 %q", e.Code, e.Reason, "bye")
 	}
+	g.expectEnd(t, id, poller.ReasonServerClose, 4001)
 	p.wait(t)
 	eventually(t, "the client to leave the registry", func() bool {
 		return g.number(t, "/client/count", "count") == 0
