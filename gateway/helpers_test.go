@@ -133,6 +133,16 @@ func (g *testGateway) call(t testing.TB, method, path, body string) (int, map[st
 
 func (g *testGateway) callRaw(t testing.TB, method, path, body string, header http.Header) (int, []byte) {
 	t.Helper()
+	resp, raw := g.send(t, method, path, body, header)
+	return resp.StatusCode, raw
+}
+
+// send makes one API request and returns the response and its body. A POST
+// says Content-Type: application/json, as the docs tell every caller; header
+// adds to or replaces the request's headers ("Host" sets the Host, an empty
+// value removes a header).
+func (g *testGateway) send(t testing.TB, method, path, body string, header http.Header) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -141,8 +151,18 @@ func (g *testGateway) callRaw(t testing.TB, method, path, body string, header ht
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range header {
-		req.Header[k] = v
+		switch {
+		case k == "Host":
+			req.Host = v[0]
+		case len(v) == 1 && v[0] == "":
+			req.Header.Del(k)
+		default:
+			req.Header[k] = v
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -153,7 +173,7 @@ func (g *testGateway) callRaw(t testing.TB, method, path, body string, header ht
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, raw
+	return resp, raw
 }
 
 // post is call with POST and a JSON body built from v.

@@ -45,6 +45,8 @@ func BenchmarkHandle(b *testing.B) {
 				ctx.Request.Reset()
 				ctx.Response.Reset()
 				ctx.Request.Header.SetMethod(bc.method)
+				ctx.Request.Header.SetHost("127.0.0.1:8283")
+				ctx.Request.Header.SetContentType("application/json")
 				ctx.Request.SetRequestURI(bc.path)
 				ctx.Request.SetBodyString(bc.body)
 				s.Handle(&ctx)

@@ -37,12 +37,14 @@ func FuzzHandle(f *testing.F) {
 		f.Add(uint8(i), body, "client_id=00000000-0000-4000-8000-000000000000&limit=5&cursor=")
 	}
 	f.Add(uint8(0), "", "limit=99999999999999999999&cursor=%ff%00")
-	allowed := map[int]bool{200: true, 400: true, 404: true, 405: true}
+	allowed := map[int]bool{200: true, 400: true, 404: true, 405: true, 415: true}
 	f.Fuzz(func(t *testing.T, route uint8, body, query string) {
 		path := paths[int(route)%len(paths)]
 		for _, method := range []string{fasthttp.MethodGet, fasthttp.MethodPost} {
 			var ctx fasthttp.RequestCtx
 			ctx.Request.Header.SetMethod(method)
+			ctx.Request.Header.SetContentType("application/json")
+			ctx.Request.Header.SetHost("127.0.0.1:8283")
 			ctx.Request.SetRequestURI(path + "?" + query)
 			ctx.Request.SetBodyString(body)
 			s.Handle(&ctx)

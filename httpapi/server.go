@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +28,12 @@ const (
 type Config struct {
 	Addr    string        // listen address; DefaultAddr
 	Token   string        // if set, every route but /healthz needs "Authorization: Bearer <Token>"
+	// AllowedOrigins are the browser origins ("https://admin.example.com")
+	// besides the API's own that may call it; they get CORS answers. Default none.
+	AllowedOrigins []string
+	// AllowedHosts are the Host names, besides IP literals and localhost,
+	// under which the API answers (DNS-rebinding protection). Default none.
+	AllowedHosts []string
 	MaxBody int           // request body limit in bytes (413 over it); DefaultMaxBody
 	Timeout time.Duration // read, write and idle timeout per connection; DefaultTimeout
 	// Stats returns extra fields for GET /stats (marshalled to a JSON object and
@@ -70,6 +75,7 @@ func New(h hub.Hub, cfg Config) (*Server, error) {
 	s := &Server{hub: h, cfg: cfg, log: cfg.Logger, started: time.Now()}
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
+		HeaderReceived:        s.headerReceived,
 		ErrorHandler:          s.handleParseError,
 		Name:                  "wsgate",
 		MaxRequestBodySize:    cfg.MaxBody,
@@ -105,48 +111,70 @@ type route struct {
 	handle func(*Server, *fasthttp.RequestCtx) (any, error)
 }
 
-// Handle is the fasthttp handler: authentication, routing, errors as JSON.
+// Handle is the fasthttp handler: the gate (see verdict), routing, errors as JSON.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	path := string(ctx.Path())
-	rt, ok := routes[path]
-	if !ok {
-		writeError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("no route %s", truncate(path, 128)))
+	v := s.judge(&ctx.Request.Header, string(ctx.Path()))
+	s.allowCORS(ctx, v.status == fasthttp.StatusNoContent)
+	if v.status != 0 {
+		s.refuse(ctx, v)
 		return
 	}
-	if s.cfg.Token != "" && path != "/healthz" && !s.authorized(ctx) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="wsgate"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "missing or wrong API token")
-		return
-	}
-	if string(ctx.Method()) != rt.method {
-		ctx.Response.Header.Set("Allow", rt.method)
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, fmt.Sprintf("%s needs %s", path, rt.method))
-		return
-	}
-	v, err := rt.handle(s, ctx)
+	out, err := v.rt.handle(s, ctx)
 	if err != nil {
 		writeError(ctx, errorStatus(err), err.Error())
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, v)
+	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
-func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
-	const prefix = "Bearer "
-	h := ctx.Request.Header.Peek("Authorization")
-	if len(h) <= len(prefix) || string(h[:len(prefix)]) != prefix {
-		return false
-	}
-	return subtle.ConstantTimeCompare(h[len(prefix):], []byte(s.cfg.Token)) == 1
-}
-
-// handleParseError answers requests fasthttp could not read.
-func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body over the %d-byte limit", s.cfg.MaxBody))
+// refuse answers a request the gate refused.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, v verdict) {
+	switch v.status {
+	case fasthttp.StatusNoContent:
+		ctx.SetStatusCode(v.status)
 		return
+	case fasthttp.StatusUnauthorized:
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="wsgate"`)
+	case fasthttp.StatusMethodNotAllowed:
+		ctx.Response.Header.Set("Allow", v.rt.method)
 	}
-	writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
+	writeError(ctx, v.status, v.msg)
+}
+
+// headerReceived runs the gate as soon as a request's head is in: a request
+// it will refuse gets a body limit of one byte, so fasthttp never reads (or
+// allocates for) the body it declares; handleParseError then answers with
+// the gate's refusal.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if err := u.Parse(h.Host(), h.RequestURI()); err != nil || s.judge(h, string(u.Path())).status != 0 {
+		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+// handleParseError answers requests fasthttp could not read. A connection
+// that timed out (an idle keep-alive one, or one that never sent a request)
+// is closed without an answer: nobody asked for one, and an HTTP client would
+// take it for the answer to its next request.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	var ne net.Error
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		ctx.Conn().Close()
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		if v := s.judge(&ctx.Request.Header, string(ctx.Path())); v.status != 0 {
+			s.refuse(ctx, v)
+			return
+		}
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body over the %d-byte limit", s.cfg.MaxBody))
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestURITooLong, "request line or headers too long")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
+	}
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {

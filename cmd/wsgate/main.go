@@ -32,6 +32,8 @@ type config struct {
 	gw              gateway.Config
 	process         gateway.Process
 	origins         string
+	apiOrigins      string
+	apiHosts        string
 	logLevel        string
 	shutdownTimeout time.Duration
 	pprofAddr       string
@@ -59,6 +61,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate with clients that offer it")
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
 	fs.IntVar(&c.gw.API.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
+	fs.StringVar(&c.apiOrigins, "api-allowed-origins", "", "comma-separated browser origins besides the API's own that may call the REST API (default: none)")
+	fs.StringVar(&c.apiHosts, "api-allowed-hosts", "", "comma-separated Host names the REST API answers besides IP addresses and localhost (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
@@ -81,12 +85,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c.gw.WS.DisableCompression = !c.compression
-	for _, o := range strings.Split(c.origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.gw.WS.AllowedOrigins = append(c.gw.WS.AllowedOrigins, o)
+	c.gw.WS.AllowedOrigins = list(c.origins)
+	c.gw.API.AllowedOrigins = list(c.apiOrigins)
+	c.gw.API.AllowedHosts = list(c.apiHosts)
+	return c, nil
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
-	return c, nil
+	return out
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

@@ -1,0 +1,169 @@
+package gateway_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/gateway"
+)
+
+// TestAPIRefusesBrowserShapedRequests sends what a page on another site can
+// make a browser send (simple POSTs, cross-site Origins, a rebinding Host):
+// each is refused with its status and changes nothing, while curl-style
+// requests and the API's own origin go through.
+func TestAPIRefusesBrowserShapedRequests(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) {
+		c.API.AllowedOrigins = []string{"https://admin.example"}
+		c.API.AllowedHosts = []string{"gw.internal"}
+	})
+	c, id := g.dial(t)
+	own := "http://" + g.APIAddr().String()
+	push := `{"client_id":"` + id + `","data":"x"}`
+	tests := []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"text/plain simple POST", http.Header{"Content-Type": {"text/plain"}}, 415},
+		{"form POST", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, 415},
+		{"no Content-Type", http.Header{"Content-Type": {""}}, 415},
+		{"JSON from another origin", http.Header{"Origin": {"http://evil.example"}}, 403},
+		{"text/plain from another origin", http.Header{"Origin": {"http://evil.example"}, "Content-Type": {"text/plain"}}, 403},
+		{"null origin (sandboxed page)", http.Header{"Origin": {"null"}}, 403},
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}, 403},
+		{"rebinding Host", http.Header{"Host": {"evil.example:8283"}}, 403},
+		{"rebinding Host with its own Origin", http.Header{"Host": {"evil.example"}, "Origin": {"http://evil.example"}}, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := g.callRaw(t, http.MethodPost, "/send/client", push, tt.header)
+			if status != tt.status || !strings.Contains(string(body), `"error"`) {
+				t.Fatalf("status %d %s, want %d with a JSON error", status, body, tt.status)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+	}{
+		{"curl style", nil},
+		{"JSON with charset", http.Header{"Content-Type": {"Application/JSON; charset=utf-8"}}},
+		{"own origin", http.Header{"Origin": {own}, "Sec-Fetch-Site": {"same-origin"}}},
+		{"allowed origin", http.Header{"Origin": {"https://admin.example"}, "Sec-Fetch-Site": {"cross-site"}}},
+		{"localhost", http.Header{"Host": {"localhost:8283"}}},
+		{"allowed host", http.Header{"Host": {"gw.internal"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := g.callRaw(t, http.MethodPost, "/send/client", push, tt.header)
+			if status != 200 {
+				t.Fatalf("status %d %s, want 200", status, body)
+			}
+			if got := readText(t, c); got != "x" {
+				t.Fatalf("client got %q", got)
+			}
+		})
+	}
+	// Only the pushes that were let through arrived: nothing else is queued.
+	g.mustPost(t, "/send/client", map[string]any{"client_id": id, "data": "last"})
+	if got := readText(t, c); got != "last" {
+		t.Fatalf("a refused push was delivered: got %q before the last one", got)
+	}
+	// GETs obey the same rules; /healthz stays open for load balancers.
+	if status, _ := g.callRaw(t, http.MethodGet, "/stats", "", http.Header{"Origin": {"http://evil.example"}}); status != 403 {
+		t.Errorf("cross-origin GET /stats: %d, want 403", status)
+	}
+	if status, _ := g.callRaw(t, http.MethodGet, "/healthz", "", http.Header{"Host": {"evil.example"}, "Origin": {"http://evil.example"}}); status != 200 {
+		t.Errorf("GET /healthz under any host: %d, want 200", status)
+	}
+}
+
+// TestAPICORSOnlyForAllowedOrigins: no CORS header unless the origin is
+// allowed; an allowed origin's preflight is answered, another's refused.
+func TestAPICORSOnlyForAllowedOrigins(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.API.AllowedOrigins = []string{"https://admin.example"} })
+	preflight := http.Header{"Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type"}}
+	for _, tt := range []struct {
+		origin string
+		status int
+		cors   bool
+	}{
+		{"https://admin.example", 204, true},
+		{"https://evil.example", 403, false},
+	} {
+		h := preflight.Clone()
+		h.Set("Origin", tt.origin)
+		resp, _ := g.send(t, http.MethodOptions, "/send/all", "", h)
+		if resp.StatusCode != tt.status || (resp.Header.Get("Access-Control-Allow-Origin") != "") != tt.cors {
+			t.Errorf("preflight from %s: %d, Allow-Origin %q", tt.origin, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+		if tt.cors && (resp.Header.Get("Access-Control-Allow-Origin") != tt.origin || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type")) {
+			t.Errorf("preflight headers %v", resp.Header)
+		}
+	}
+	resp, _ := g.send(t, http.MethodGet, "/client/count", "", nil)
+	for k := range resp.Header {
+		if strings.HasPrefix(k, "Access-Control-") {
+			t.Errorf("CORS header %s on a request without an allowed origin", k)
+		}
+	}
+}
+
+// TestAPITokenCheckedBeforeTheBody: with a token set, a request without it
+// is answered 401 as soon as its head is in, without waiting for (or
+// reading) the body it declares; unknown routes say 401 too; the scheme is
+// case-insensitive.
+func TestAPITokenCheckedBeforeTheBody(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.API.Token = "s3cret" })
+	for _, path := range []string{"/send/all", "/no/such/route"} {
+		conn, err := net.Dial("tcp", g.APIAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4194304\r\n\r\n", path)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: no answer before the body: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("%s without a token: %d, want 401", path, resp.StatusCode)
+		}
+	}
+	if status, body := g.callRaw(t, http.MethodGet, "/client/count", "", http.Header{"Authorization": {"bearer s3cret"}}); status != 200 {
+		t.Errorf("lower-case bearer scheme: %d %s", status, body)
+	}
+}
+
+// TestAPIIdleConnectionClosedSilently: a connection that sends nothing is
+// closed at the read timeout without an unsolicited answer.
+func TestAPIIdleConnectionClosedSilently(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.API.Timeout = 300 * time.Millisecond })
+	conn, err := net.Dial("tcp", g.APIAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	n, err := conn.Read(make([]byte, 512))
+	if n != 0 || err == nil {
+		t.Fatalf("idle connection got %d bytes (%v), want a silent close", n, err)
+	}
+}
+
+// TestAPILongURL gets 414, not a generic 400.
+func TestAPILongURL(t *testing.T) {
+	g := startGateway(t)
+	status, _ := g.callRaw(t, http.MethodGet, "/client/info?client_id="+strings.Repeat("a", 100<<10), "", nil)
+	if status != http.StatusRequestURITooLong {
+		t.Fatalf("100 KB URL: %d, want 414", status)
+	}
+}
+
