@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
@@ -32,6 +33,8 @@ func hubError(err error) error {
 		return ErrBadCursor
 	case errors.Is(err, registry.ErrEmptyName):
 		return fmt.Errorf("%w: empty uid or group name", ErrInvalid)
+	case errors.Is(err, registry.ErrTooManyGroups):
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "registry: "))
 	}
 	return err
 }

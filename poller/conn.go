@@ -29,7 +29,7 @@ type Conn struct {
 	node wheel.Node[*Conn]
 	life life // state and, once ended, the closure: see lifecycle.go
 
-	lastSeen atomic.Int64 // wheel tick: accept time until open, then last inbound bytes
+	lastSeen atomic.Int64 // wheel tick: accept time until open, then last inbound bytes; in linger, the linger's end
 	lastPing int64        // wheel tick of the last server Ping; wheel goroutine only after open
 	rateFrom int64        // wheel tick starting the current inbound-rate window; read side only
 	rateN    int32        // messages in that window; read side only
@@ -93,10 +93,24 @@ func (c *Conn) Close(code uint16, reason string) {
 // alone.
 func (c *Conn) closeWith(r Reason, code uint16, text string) {
 	cl := Closure{Reason: r, Code: code}
-	if from, won := c.life.end(stateClosing, cl); won {
-		c.ended(from, cl)
-		c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), text), true)
+	from, won := c.life.end(stateClosing, cl)
+	if !won {
+		return
 	}
+	c.ended(from, cl)
+	if from < stateOpen && !c.responding() {
+		c.nc.Close() // no 101 went out or is queued: a Close frame would be garbage to the client
+		return
+	}
+	c.enqueue(wsframe.AppendClose(nil, ws.StatusCode(code), text), true)
+}
+
+// responding reports whether the 101 answer is queued or written (open holds
+// the queue, flushing set, from just before it queues the 101).
+func (c *Conn) responding() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushing
 }
 
 // abort ends the connection with r, unless it has ended already, and closes
@@ -132,9 +146,9 @@ func (c *Conn) ended(from state, cl Closure) {
 // that ended it queues one); other frames are refused once it has ended.
 func (c *Conn) enqueue(b []byte, last bool) bool {
 	c.mu.Lock()
-	if !last && c.life.state() >= stateClosing {
+	if st := c.life.state(); !last && (st >= stateClosing || st < stateOpen && !c.flushing) {
 		c.mu.Unlock()
-		return false
+		return false // ended, or not upgraded yet (nothing may go before the 101 and the id frame)
 	}
 	if !last && c.queue != nil && c.queue.bytes+len(b) > c.srv.cfg.SendQueue {
 		c.dropQueueLocked()
@@ -256,7 +270,12 @@ func (c *Conn) lingerClose() {
 	c.wmu.Lock()
 	ok := c.life.state() != stateClosed && c.fd >= 0 && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
 	c.wmu.Unlock()
-	if !ok || !c.life.advance(stateClosing, stateLinger) {
+	if !ok {
+		c.nc.Close()
+		return
+	}
+	c.lastSeen.Store(c.srv.wheel.Now() + c.srv.lingerTicks) // the linger's end: see expire
+	if !c.life.advance(stateClosing, stateLinger) {
 		c.nc.Close()
 		return
 	}

@@ -62,8 +62,10 @@
 // connection keep their Send order. A queue over Config.SendQueue bytes ends
 // the connection as a slow consumer.
 //
-// Lock order: rmu before mu; mu and wmu are never held together; no lock is held
-// while calling a hook. The netpoll Writer is used only under wmu, and the
+// Lock order: rmu before mu; mu and wmu are never held together. No lock is
+// held while calling a hook, except rmu while an accepted upgrade opens (OnOpen,
+// and OnMessage or OnClose for what happened before it opened): a slow OnOpen
+// delays only its own connection's reads. The netpoll Writer is used only under wmu, and the
 // close callback moves the connection to closed under wmu, so no goroutine
 // writes into buffers netpoll is freeing (netpoll's Writer is not
 // goroutine-safe, and writing after a peer close panics: see shared notes).

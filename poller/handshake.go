@@ -96,8 +96,8 @@ func (c *Conn) readHandshake(b []byte) {
 	}
 	if hook == nil {
 		c.rmu.Lock()
+		defer c.rmu.Unlock()
 		c.open(rw.out, rest)
-		c.rmu.Unlock()
 		return
 	}
 	hook(newHandshake(c, head, rw.out))
@@ -110,11 +110,23 @@ func (c *Conn) readHandshake(b []byte) {
 // with or after the request and moves to open. A connection that ended
 // meanwhile (Shutdown, a timeout, an API close, the peer) still gets its
 // OnClose here if OnOpen took it: its end saw it upgrading and left that to us.
+// A panic in a hook ends this connection only (Accept may run on a goroutine
+// no one else recovers).
 func (c *Conn) open(resp, pending []byte) {
 	s := c.srv
 	if c.life.state() != stateUpgrading {
 		return
 	}
+	took, opened := false, false
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic while opening a connection", "panic", r, "client_id", c.id)
+			c.abort(ReasonInternal, CodeAbnormal)
+		}
+		if took && !opened && s.cfg.OnClose != nil {
+			s.cfg.OnClose(c, c.life.closure())
+		}
+	}()
 	c.mu.Lock()
 	c.flushing = true
 	c.mu.Unlock()
@@ -130,18 +142,17 @@ func (c *Conn) open(resp, pending []byte) {
 			return
 		}
 	}
+	took = true
 	if len(pending) > 0 {
 		s.stats.bytesReceived.Add(int64(len(pending)))
 		c.readFrames(pending)
 	}
-	if c.life.advance(stateUpgrading, stateOpen) {
+	if opened = c.life.advance(stateUpgrading, stateOpen); opened {
 		first := s.hbTicks
 		if s.pingTicks > 0 {
 			first = min(first, s.pingTicks)
 		}
-		s.wheel.Add(&c.node, first)
-	} else if s.cfg.OnClose != nil {
-		s.cfg.OnClose(c, c.life.closure())
+		s.wheel.AddIf(&c.node, first, c.live)
 	}
 	c.drain(false)
 }

@@ -158,3 +158,46 @@ func TestOnMessage(t *testing.T) {
 		t.Errorf("OnMessage got %v, want %v", got, want)
 	}
 }
+
+// TestHookPanicCostsOneConnection: a hook that panics while a connection
+// opens, on a goroutine of the hook's own (an async Accept), ends that
+// connection (ReasonInternal) and still owes it its OnClose; the process and
+// the other clients go on.
+func TestHookPanicCostsOneConnection(t *testing.T) {
+	var mu sync.Mutex
+	opened, closed := map[string]int{}, map[string]poller.Closure{}
+	s := startConfServer(t, poller.Config{
+		OnHandshake: func(h *poller.Handshake) { go h.Accept(nil) },
+		OnOpen: func(c *poller.Conn) error {
+			mu.Lock()
+			opened[c.ID()]++
+			mu.Unlock()
+			return nil
+		},
+		OnMessage: func(_ *poller.Conn, m wsframe.Message) {
+			if string(m.Payload) == "boom" {
+				panic("hook bug")
+			}
+		},
+		OnClose: func(c *poller.Conn, cl poller.Closure) {
+			mu.Lock()
+			closed[c.ID()] = cl
+			mu.Unlock()
+		},
+	})
+	nc := dialConf(t, s.addr)
+	nc.Write(append(upgradeRequest("/", newKey()).bytes(), enc(textF("boom"))...))
+	confEventually(t, "OnClose of the connection whose hook panicked", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(closed) == 1
+	})
+	mu.Lock()
+	for id, cl := range closed {
+		if opened[id] != 1 || cl.Reason != poller.ReasonInternal {
+			t.Errorf("client %s: opened %d times, closed with %v; want once, internal", id, opened[id], cl.Reason)
+		}
+	}
+	mu.Unlock()
+	openWS(t, s.addr, "/").roundTrip()
+}

@@ -231,9 +231,17 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 func (s *Server) expire(n *wheel.Node[*Conn]) {
 	c := n.Value
 	st := c.life.state()
+	now := s.wheel.Now()
+	last := c.lastSeen.Load()
 	switch {
 	case st == stateLinger:
-		c.nc.Close()
+		// The node may have been taken into this batch just before the
+		// linger armed it: close only once the linger is over.
+		if now >= last {
+			c.nc.Close()
+		} else {
+			s.wheel.Add(&c.node, last-now)
+		}
 		return
 	case st >= stateClosing:
 		return
@@ -241,8 +249,6 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 		c.shutdown()
 		return
 	}
-	now := s.wheel.Now()
-	last := c.lastSeen.Load()
 	if st != stateOpen {
 		if now-last >= s.hsTicks {
 			c.abort(ReasonHandshakeTimeout, 0)
@@ -266,10 +272,12 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 	s.rearm(c, next-now)
 }
 
-// rearm schedules c's timer again unless c ended meanwhile (a linger armed its
-// own, shorter timer; an ended connection needs none).
+// rearm schedules c's timer again unless c ended meanwhile (a linger arms its
+// own timer; an ended connection needs none). The check runs under the
+// wheel's lock, so it cannot undo a linger's timer armed concurrently.
 func (s *Server) rearm(c *Conn, ticks int64) {
-	if c.life.state() <= stateOpen {
-		s.wheel.Add(&c.node, ticks)
-	}
+	s.wheel.AddIf(&c.node, ticks, c.live)
 }
+
+// live reports whether c has not ended.
+func (c *Conn) live() bool { return c.life.state() <= stateOpen }

@@ -121,7 +121,7 @@ func checkConsistent(t *testing.T, r *Registry[int]) {
 		}
 		return []string{e.uid}
 	})
-	checkIndex(t, "group", &r.groups, live, func(e *entry[int]) []string { return e.groups })
+	checkIndex(t, "group", &r.groups, live, func(e *entry[int]) []string { return e.groups.sorted() })
 }
 
 func checkIndex(t *testing.T, kind string, x *index[int], live map[*entry[int]]bool, names func(*entry[int]) []string) {

@@ -1,10 +1,15 @@
 package registry
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // JoinGroups adds client id to groups. Joining a group twice is a no-op.
-// It returns ErrEmptyName, changing nothing, if any name is empty, and
-// ErrNotFound for an unknown client.
+// It returns ErrEmptyName if any name is empty, ErrTooManyGroups if the
+// client would be in more than Config.MaxGroupsPerClient groups, and
+// ErrNotFound for an unknown client; with an error nothing changes. Each
+// group costs O(1), whatever the client's other groups.
 func (r *Registry[M]) JoinGroups(id string, groups []string) error {
 	if slices.Contains(groups, "") {
 		return ErrEmptyName
@@ -14,12 +19,30 @@ func (r *Registry[M]) JoinGroups(id string, groups []string) error {
 		return err
 	}
 	defer e.mu.Unlock()
+	if n := e.groups.len() + newNames(&e.groups, groups, r.maxGroups-e.groups.len()); n > r.maxGroups {
+		return fmt.Errorf("%w: the client would be in %d groups, the limit is %d", ErrTooManyGroups, n, r.maxGroups)
+	}
 	for _, g := range groups {
-		if i, joined := slices.BinarySearch(e.groups, g); !joined {
-			e.groups = slices.Insert(e.groups, i, r.groups.add(g, e))
+		if !e.groups.has(g) {
+			e.groups.add(r.groups.add(g, e))
 		}
 	}
 	return nil
+}
+
+// newNames returns how many distinct names of list are not in s, or
+// len(list) when that is at most room (then it does not need to know).
+func newNames(s *nameSet, list []string, room int) int {
+	if len(list) <= room {
+		return len(list)
+	}
+	seen := make(map[string]struct{}, len(list))
+	for _, n := range list {
+		if !s.has(n) {
+			seen[n] = struct{}{}
+		}
+	}
+	return len(seen)
 }
 
 // LeaveGroups removes client id from groups. Leaving a group it has not
@@ -39,16 +62,11 @@ func (r *Registry[M]) LeaveGroups(id string, groups []string) error {
 // leaveLocked removes e, whose mu the caller holds, from group g and reports
 // whether it was a member.
 func (r *Registry[M]) leaveLocked(e *entry[M], g string) bool {
-	i, joined := slices.BinarySearch(e.groups, g)
-	if !joined {
-		return false
+	name, joined := e.groups.remove(g)
+	if joined {
+		r.groups.remove(name, e)
 	}
-	r.groups.remove(e.groups[i], e)
-	e.groups = slices.Delete(e.groups, i, i+1)
-	if len(e.groups) == 0 {
-		e.groups = nil
-	}
-	return true
+	return joined
 }
 
 // DissolveGroup removes every member from group and returns how many it

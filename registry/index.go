@@ -2,6 +2,7 @@ package registry
 
 import (
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -25,9 +26,28 @@ type index[M any] struct {
 }
 
 type indexShard[M any] struct {
-	mu sync.RWMutex
-	m  map[string]*memberSet[M] // guarded by mu; never holds an empty set
-	_  [64]byte                 // keeps neighbouring shards' locks off one cache line
+	mu   sync.RWMutex
+	m    map[string]*memberSet[M] // guarded by mu; never holds an empty set
+	peak int                      // guarded by mu; most names m held since it was made
+	_    [64]byte                 // keeps neighbouring shards' locks off one cache line
+}
+
+// shrinkMin is the peak below which a map is never rebuilt: small maps cost
+// little, and rebuilding them would be churn.
+const shrinkMin = 1024
+
+// shrunk returns m rebuilt at its size, and the new peak, once it holds under
+// a quarter of peak (at least shrinkMin): Go maps keep the memory of their
+// largest size. Amortised O(1) per delete.
+func shrunk[K comparable, V any](m map[K]V, peak int) (map[K]V, int) {
+	if peak < shrinkMin || len(m) > peak/4 {
+		return m, peak
+	}
+	n := make(map[K]V, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n, len(n)
 }
 
 func (x *index[M]) init(seed maphash.Seed, shards int, kind byte) {
@@ -56,6 +76,7 @@ func (x *index[M]) add(name string, e *entry[M]) string {
 	if set == nil {
 		set = &memberSet[M]{name: strings.Clone(name)}
 		s.m[set.name] = set
+		s.peak = max(s.peak, len(s.m))
 		x.names.Add(1)
 	}
 	set.add(e)
@@ -73,6 +94,7 @@ func (x *index[M]) remove(name string, e *entry[M]) {
 		return
 	}
 	delete(s.m, name)
+	s.m, s.peak = shrunk(s.m, s.peak)
 	x.names.Add(-1)
 }
 
@@ -113,6 +135,7 @@ type memberSet[M any] struct {
 	name  string                 // the index's copy of the name
 	small []*entry[M]            // members while big is nil
 	big   map[*entry[M]]struct{} // members once promoted
+	peak  int                    // most members big held since it was made
 }
 
 func (s *memberSet[M]) add(e *entry[M]) {
@@ -128,6 +151,7 @@ func (s *memberSet[M]) add(e *entry[M]) {
 		s.small = nil
 	}
 	s.big[e] = struct{}{}
+	s.peak = max(s.peak, len(s.big))
 }
 
 // remove reports whether e was a member.
@@ -135,6 +159,12 @@ func (s *memberSet[M]) remove(e *entry[M]) bool {
 	if s.big != nil {
 		_, ok := s.big[e]
 		delete(s.big, e)
+		if len(s.big) <= smallSetMax/2 { // back to a slice: a drained map keeps its peak memory
+			s.small = slices.Collect(maps.Keys(s.big))
+			s.big, s.peak = nil, 0
+			return ok
+		}
+		s.big, s.peak = shrunk(s.big, s.peak)
 		return ok
 	}
 	for i, m := range s.small {

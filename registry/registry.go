@@ -33,6 +33,9 @@ type Conn[M any] interface {
 // included, so that each goroutine gets about FanoutMin targets or more.
 type Config struct {
 	Shards        int // power of two, at most MaxShards; 0 means 64. Not a power of two -> New returns an error.
+	// MaxGroupsPerClient caps the groups one client can be in (JoinGroups
+	// returns ErrTooManyGroups past it); 0 means DefaultMaxGroupsPerClient.
+	MaxGroupsPerClient int
 	FanoutWorkers int // goroutines used to spread one big send across cores; 0 means runtime.GOMAXPROCS(0)
 	FanoutMin     int // targets below which a send runs on the caller's goroutine; 0 means 512
 }
@@ -42,6 +45,11 @@ const (
 	DefaultShards    = 64
 	MaxShards        = 1 << 16
 	DefaultFanoutMin = 512
+
+	// DefaultMaxGroupsPerClient bounds how long one membership call or one
+	// removal holds a client (O(1), a fraction of a microsecond, per group),
+	// and so how long the poller's timer goroutine can wait for one.
+	DefaultMaxGroupsPerClient = 1000
 )
 
 // Info describes one client. It is a copy owned by the caller.
@@ -59,6 +67,8 @@ var (
 	ErrDuplicate = errors.New("registry: duplicate client id")
 	ErrBadCursor = errors.New("registry: bad cursor")
 	ErrEmptyName = errors.New("registry: empty uid or group name")
+	// ErrTooManyGroups reports a join past Config.MaxGroupsPerClient.
+	ErrTooManyGroups = errors.New("registry: too many groups for one client")
 	ErrConfig    = errors.New("registry: invalid config")
 )
 
@@ -75,15 +85,24 @@ type Registry[M any] struct {
 
 	workers   int
 	fanoutMin int
+	maxGroups int
 	targets   sync.Pool // *[]*entry[M], emptied and cleared
 	seen      sync.Pool // map[*entry[M]]struct{}, emptied
 }
 
 // clientShard maps client ids to entries.
 type clientShard[M any] struct {
-	mu sync.RWMutex
-	m  map[string]*entry[M] // guarded by mu
-	_  [64]byte             // keeps neighbouring shards' locks off one cache line
+	mu   sync.RWMutex
+	m    map[string]*entry[M] // guarded by mu
+	peak int                  // guarded by mu; most entries m held since it was made
+	_    [64]byte             // keeps neighbouring shards' locks off one cache line
+}
+
+// shrinkLocked rebuilds m once it holds under a quarter of its peak: Go maps
+// never give memory back, so a shard would otherwise keep its peak forever.
+// Caller holds mu for writing.
+func (s *clientShard[M]) shrinkLocked() {
+	s.m, s.peak = shrunk(s.m, s.peak)
 }
 
 // entry is one client. id and conn never change; the rest is guarded by mu.
@@ -93,9 +112,9 @@ type entry[M any] struct {
 	connectedAt int64 // unix nanoseconds
 
 	mu     sync.Mutex
-	dead   bool     // guarded by mu; set once by Remove
-	uid    string   // guarded by mu; "" when unbound; shares the index's copy of the name
-	groups []string // guarded by mu; sorted, nil when none; shares the index's copies
+	dead   bool    // guarded by mu; set once by Remove
+	uid    string  // guarded by mu; "" when unbound; shares the index's copy of the name
+	groups nameSet // guarded by mu; shares the index's copies of the names
 }
 
 // New validates cfg, applies its defaults and returns an empty Registry.
@@ -111,12 +130,16 @@ func New[M any](cfg Config) (*Registry[M], error) {
 	if cfg.FanoutMin < 0 {
 		return nil, fmt.Errorf("%w: FanoutMin %d is negative", ErrConfig, cfg.FanoutMin)
 	}
+	if cfg.MaxGroupsPerClient < 0 {
+		return nil, fmt.Errorf("%w: MaxGroupsPerClient %d is negative", ErrConfig, cfg.MaxGroupsPerClient)
+	}
 	r := &Registry[M]{
 		seed:      maphash.MakeSeed(),
 		mask:      uint64(shards - 1),
 		clients:   make([]clientShard[M], shards),
 		workers:   cmp.Or(cfg.FanoutWorkers, runtime.GOMAXPROCS(0)),
 		fanoutMin: cmp.Or(cfg.FanoutMin, DefaultFanoutMin),
+		maxGroups: cmp.Or(cfg.MaxGroupsPerClient, DefaultMaxGroupsPerClient),
 	}
 	for i := range r.clients {
 		r.clients[i].m = make(map[string]*entry[M])
@@ -166,13 +189,15 @@ func (r *Registry[M]) Add(c Conn[M]) error {
 		return ErrDuplicate
 	}
 	s.m[id] = e
+	s.peak = max(s.peak, len(s.m))
 	r.count.Add(1)
 	return nil
 }
 
 // Remove unregisters id and drops it from its uid and all its groups. It does
 // not close the connection. It is idempotent and reports whether id was
-// present.
+// present. It costs O(1) per group of the client, at most
+// Config.MaxGroupsPerClient.
 func (r *Registry[M]) Remove(id string) bool {
 	s := r.clientShard(id)
 	s.mu.Lock()
@@ -180,6 +205,7 @@ func (r *Registry[M]) Remove(id string) bool {
 	if ok {
 		delete(s.m, id)
 		r.count.Add(-1)
+		s.shrinkLocked()
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -192,10 +218,10 @@ func (r *Registry[M]) Remove(id string) bool {
 		r.uids.remove(e.uid, e)
 		e.uid = ""
 	}
-	for _, g := range e.groups {
+	for _, g := range e.groups.all() {
 		r.groups.remove(g, e)
 	}
-	e.groups = nil
+	e.groups = nameSet{}
 	return true
 }
 
@@ -222,7 +248,7 @@ func (r *Registry[M]) Info(id string) (Info, bool) {
 	info := Info{
 		ClientID:    e.id,
 		UID:         e.uid,
-		Groups:      slices.Clone(e.groups),
+		Groups:      e.groups.sorted(),
 		ConnectedAt: time.Unix(0, e.connectedAt),
 	}
 	e.mu.Unlock()

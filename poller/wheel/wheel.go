@@ -84,8 +84,20 @@ func (w *Wheel[T]) Len() int { return int(w.count.Load()) }
 // Add schedules n to fire after the given number of ticks (clamped to [1, Span]).
 // A node already scheduled is moved. O(1).
 func (w *Wheel[T]) Add(n *Node[T], ticks int64) {
+	w.AddIf(n, ticks, nil)
+}
+
+// AddIf is Add, done only if keep (when not nil) reports true; keep runs
+// under the wheel's lock, so no other Add, AddIf or Remove of any node runs
+// between the check and the scheduling. It reports whether n was scheduled.
+// keep must be quick and must not call the wheel.
+func (w *Wheel[T]) AddIf(n *Node[T], ticks int64, keep func() bool) bool {
 	ticks = min(max(ticks, 1), w.mask)
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if keep != nil && !keep() {
+		return false
+	}
 	if n.scheduled {
 		w.unlink(n)
 	} else {
@@ -98,7 +110,7 @@ func (w *Wheel[T]) Add(n *Node[T], ticks int64) {
 		n.next.prev = n
 	}
 	w.slots[slot] = n
-	w.mu.Unlock()
+	return true
 }
 
 // Remove unschedules n; removing an unscheduled node is a no-op. O(1).

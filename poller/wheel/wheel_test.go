@@ -221,3 +221,34 @@ func TestEachWaitsForBatchInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestAddIfChecksUnderTheLock: AddIf schedules only when keep holds, and a
+// refused AddIf leaves an earlier schedule alone.
+func TestAddIfChecksUnderTheLock(t *testing.T) {
+	fired := make(chan int, 4)
+	w, err := New(time.Millisecond, 1024, func(n *Node[int]) { fired <- n.Value })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	a, b := &Node[int]{Value: 1}, &Node[int]{Value: 2}
+	if w.AddIf(a, 1000, func() bool { return false }) || w.Len() != 0 {
+		t.Fatal("AddIf scheduled a node its keep refused")
+	}
+	w.Add(b, 5)
+	if w.AddIf(b, 1000, func() bool { return false }) {
+		t.Fatal("AddIf with a refusing keep reported true")
+	}
+	if !w.AddIf(a, 5, func() bool { return true }) {
+		t.Fatal("AddIf with a keep that holds reported false")
+	}
+	got := map[int]bool{}
+	for range 2 {
+		select {
+		case v := <-fired:
+			got[v] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("fired only %v: a refused AddIf moved b", got)
+		}
+	}
+}
