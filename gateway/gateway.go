@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/hub"
@@ -118,8 +119,18 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 }
 
+// apiShutdownGrace is how long the API's shutdown may take once the
+// WebSocket side is done, whatever was left of the caller's deadline.
+const apiShutdownGrace = time.Second
+
 // Shutdown closes every client with 1001 (ReasonShutdown) and waits for them
-// within ctx, then stops the API. Idempotent.
+// within ctx, then stops the API, giving requests in flight up to
+// apiShutdownGrace even when ctx has expired. It returns ctx's error when
+// clients were still closing at the deadline (they are then cut off).
+// Idempotent.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	return errors.Join(g.ws.Shutdown(ctx), g.api.Shutdown(ctx))
+	wsErr := g.ws.Shutdown(ctx)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdownGrace)
+	defer cancel()
+	return errors.Join(wsErr, g.api.Shutdown(actx))
 }

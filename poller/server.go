@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -152,7 +153,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			case <-tick.C:
 			}
 		}
-		s.shutdownErr = s.evl.Shutdown(ctx) // closes the listener again: onceListener
+		var late error
+		if s.live.Load() > 0 {
+			late = fmt.Errorf("poller: %d connections still open at the shutdown deadline: %w", s.live.Load(), ctx.Err())
+		}
+		s.shutdownErr = errors.Join(late, s.evl.Shutdown(ctx)) // closes the listener again: onceListener
 		s.wheel.Stop()
 	})
 	return s.shutdownErr

@@ -18,6 +18,7 @@ import (
 	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/registry"
 )
 
 func main() {
@@ -32,6 +33,7 @@ type config struct {
 	gw              gateway.Config
 	process         gateway.Process
 	origins         string
+	inboundRate     int
 	apiOrigins      string
 	apiHosts        string
 	logLevel        string
@@ -57,7 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.gw.WS.SendQueue, "send-queue", poller.DefaultSendQueue, "per-connection outbound queue in bytes; a client over it is closed as a slow consumer")
 	fs.DurationVar(&c.gw.WS.WriteTimeout, "write-timeout", poller.DefaultWriteTimeout, "close a client whose socket accepts nothing for this long")
 	fs.IntVar(&c.process.BufferSize, "buffer-size", poller.DefaultBufferSize, "netpoll buffer size per connection in bytes")
-	fs.IntVar(&c.gw.WS.MaxInboundRate, "max-inbound-rate", poller.DefaultMaxInboundRate, "client messages per second before a 1008 close (-1: no limit)")
+	fs.IntVar(&c.inboundRate, "max-inbound-rate", poller.DefaultMaxInboundRate, "client messages per second before a 1008 close (0: no limit)")
+	fs.IntVar(&c.gw.Registry.MaxGroupsPerClient, "max-groups-per-client", registry.DefaultMaxGroupsPerClient, "most groups one client can be in (joins past it get 400)")
 	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate with clients that offer it")
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
 	fs.IntVar(&c.gw.API.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
@@ -83,6 +86,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := c.checkRanges(); err != nil {
+		return c, err
+	}
+	c.gw.WS.MaxInboundRate = c.inboundRate
+	if c.inboundRate == 0 {
+		c.gw.WS.MaxInboundRate = -1 // poller: < 0 is no limit
 	}
 	c.gw.WS.DisableCompression = !c.compression
 	c.gw.WS.AllowedOrigins = list(c.origins)
@@ -110,7 +120,9 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// run serves until SIGINT or SIGTERM, then shuts down within -shutdown-timeout.
+// run serves until SIGINT, SIGTERM or SIGHUP, then shuts down within
+// -shutdown-timeout. SIGHUP is not a reload: it stops gracefully like
+// SIGTERM, so a closed terminal never drops clients without their 1001.
 func run(args []string, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -142,7 +154,7 @@ func run(args []string, stderr io.Writer) error {
 		}()
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 	var serveErr error
 	select {
@@ -153,7 +165,15 @@ func run(args []string, stderr io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	err = errors.Join(serveErr, g.Shutdown(sctx))
-	log.Info("stopped", "err", err)
+	err = g.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Every client got its 1001; some had not closed their side in time
+		// and were cut off. That is what the deadline is for, not a failure.
+		log.Warn("shutdown deadline reached; the remaining clients were disconnected", "shutdown_timeout", c.shutdownTimeout)
+		err = nil
+	}
+	if err = errors.Join(serveErr, err); err == nil {
+		log.Info("stopped")
+	}
 	return err
 }
