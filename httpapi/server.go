@@ -26,16 +26,16 @@ const (
 
 // Config configures a Server. Zero values mean the documented defaults.
 type Config struct {
-	Addr    string        // listen address; DefaultAddr
-	Token   string        // if set, every route but /healthz needs "Authorization: Bearer <Token>"
+	Addr  string // listen address; DefaultAddr
+	Token string // if set, every route but /healthz needs "Authorization: Bearer <Token>"
 	// AllowedOrigins are the browser origins ("https://admin.example.com")
 	// besides the API's own that may call it; they get CORS answers. Default none.
 	AllowedOrigins []string
 	// AllowedHosts are the Host names, besides IP literals and localhost,
 	// under which the API answers (DNS-rebinding protection). Default none.
 	AllowedHosts []string
-	MaxBody int           // request body limit in bytes (413 over it); DefaultMaxBody
-	Timeout time.Duration // read, write and idle timeout per connection; DefaultTimeout
+	MaxBody      int           // request body limit in bytes (413 over it); DefaultMaxBody
+	Timeout      time.Duration // read, write and idle timeout per connection; DefaultTimeout
 	// Stats returns extra fields for GET /stats (marshalled to a JSON object and
 	// merged in); called on the request goroutine. May be nil.
 	Stats  func() any

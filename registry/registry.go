@@ -32,12 +32,12 @@ type Conn[M any] interface {
 // otherwise on min(FanoutWorkers, ceil(n/FanoutMin)) goroutines, the caller's
 // included, so that each goroutine gets about FanoutMin targets or more.
 type Config struct {
-	Shards        int // power of two, at most MaxShards; 0 means 64. Not a power of two -> New returns an error.
+	Shards int // power of two, at most MaxShards; 0 means 64. Not a power of two -> New returns an error.
 	// MaxGroupsPerClient caps the groups one client can be in (JoinGroups
 	// returns ErrTooManyGroups past it); 0 means DefaultMaxGroupsPerClient.
 	MaxGroupsPerClient int
-	FanoutWorkers int // goroutines used to spread one big send across cores; 0 means runtime.GOMAXPROCS(0)
-	FanoutMin     int // targets below which a send runs on the caller's goroutine; 0 means 512
+	FanoutWorkers      int // goroutines used to spread one big send across cores; 0 means runtime.GOMAXPROCS(0)
+	FanoutMin          int // targets below which a send runs on the caller's goroutine; 0 means 512
 }
 
 // Config defaults and limits.
@@ -69,7 +69,7 @@ var (
 	ErrEmptyName = errors.New("registry: empty uid or group name")
 	// ErrTooManyGroups reports a join past Config.MaxGroupsPerClient.
 	ErrTooManyGroups = errors.New("registry: too many groups for one client")
-	ErrConfig    = errors.New("registry: invalid config")
+	ErrConfig        = errors.New("registry: invalid config")
 )
 
 // Registry is the hub. Create it with New (the zero value is not usable);
