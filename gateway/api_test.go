@@ -54,6 +54,18 @@ func TestAPIBadInput(t *testing.T) {
 		{"POST", "/uid/bind", `{"client_id":"` + id + `","uid":"u1","groups":["g1"]}`, 400, `field "groups" does not apply`},
 		{"POST", "/group/join", `{"client_id":"` + id + `","group":"g1","data":"x"}`, 400, `field "data" does not apply`},
 		{"POST", "/client/close", `{"client_id":"` + id + `","uids":[]}`, 400, `field "uids" does not apply`},
+		{"POST", "/send/client", `{"client_id":"` + id + `","uid":"","data":"x"}`, 400, `field "uid" does not apply`},
+		// What encoding/json lets through silently: case-insensitive and
+		// repeated keys, invalid UTF-8 and lone surrogates (they became U+FFFD,
+		// so two different invalid uids were one).
+		{"POST", "/uid/bind", `{"CLIENT_ID":"` + id + `","uid":"u2"}`, 400, `unknown field "CLIENT_ID"`},
+		{"POST", "/uid/bind", `{"client_id":"` + id + `","UID":"u2"}`, 400, `unknown field "UID"`},
+		{"POST", "/uid/bind", `{"client_id":"` + id + `","uid":"u2","uid":"u3"}`, 400, "given twice"},
+		{"POST", "/uid/bind", "{\"client_id\":\"" + id + "\",\"uid\":\"\xff\"}", 400, "not valid UTF-8"},
+		{"POST", "/uid/bind", `{"client_id":"` + id + `","uid":"\ud800"}`, 400, "surrogate"},
+		{"POST", "/group/join", `{"client_id":"` + id + `","group":"\udfff"}`, 400, "surrogate"},
+		{"POST", "/send/all", "{\"data\":\"x\xfe\"}", 400, "not valid UTF-8"},
+		{"POST", "/group/join", `{"client_id":"` + id + `","groups":` + manyGroups(1000) + `}`, 400, "would be in 1001 groups, the limit is 1000"},
 		{"POST", "/send/uid", `{"uid":"","data":"x"}`, 400, "missing uid"},
 		{"POST", "/send/uid", `{"uid":"` + strings.Repeat("u", 300) + `","data":"x"}`, 400, "limit"},
 		{"POST", "/send/group", `{"groups":["g1",""],"data":"x"}`, 400, "missing groups"},
@@ -293,4 +305,13 @@ func TestAPISendsAndQueries(t *testing.T) {
 	if st["healthz"] != nil || g.mustGet(t, "/healthz")["ok"] != true {
 		t.Fatal("healthz")
 	}
+}
+
+// manyGroups is a JSON list of n distinct group names.
+func manyGroups(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%q", fmt.Sprintf("many-%d", i))
+	}
+	return "[" + strings.Join(names, ",") + "]"
 }

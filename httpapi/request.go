@@ -63,29 +63,6 @@ var fieldNames = [fieldCount]string{"", "client_id", "client_ids", "uid", "uids"
 // fields is a set of fields, bit i for field i.
 type fields uint16
 
-// given returns the fields r holds: present and neither null nor an empty
-// string (an empty list is present).
-func (r *request) given() fields {
-	var g fields
-	set := func(f field, ok bool) {
-		if ok {
-			g |= 1 << f
-		}
-	}
-	set(fClientID, r.ClientID != "")
-	set(fClientIDs, r.ClientIDs != nil)
-	set(fUID, r.UID != "")
-	set(fUIDs, r.UIDs != nil)
-	set(fGroup, r.Group != "")
-	set(fGroups, r.Groups != nil)
-	set(fExclude, r.Exclude != nil)
-	set(fData, len(r.Data) > 0 && !bytes.Equal(r.Data, []byte("null")))
-	set(fDataBase64, r.DataBase64 != nil)
-	set(fCode, r.Code != nil)
-	set(fReason, r.Reason != "")
-	return g
-}
-
 // errBadRequest marks validation failures (answered with 400).
 var errBadRequest = errors.New("bad request")
 
@@ -108,7 +85,11 @@ func decodeRequest(body []byte, allowed fields) (request, error) {
 	if dec.More() {
 		return r, badRequest("invalid JSON: data after the object")
 	}
-	if extra := r.given() &^ allowed; extra != 0 {
+	present, err := scanFields(body)
+	if err != nil {
+		return r, err
+	}
+	if extra := present &^ allowed; extra != 0 {
 		for f := fNone + 1; f < fieldCount; f++ {
 			if extra&(1<<f) != 0 {
 				return r, badRequest("field %q does not apply to this endpoint", fieldNames[f])
@@ -122,7 +103,7 @@ func decodeRequest(body []byte, allowed fields) (request, error) {
 // any other JSON value as its compact JSON text, in a text frame) or
 // "data_base64" (a binary frame). Exactly one must be present.
 func (r *request) frame() (*wsframe.Frame, error) {
-	hasData := r.given()&(1<<fData) != 0
+	hasData := len(r.Data) > 0 && !bytes.Equal(r.Data, []byte("null"))
 	switch {
 	case hasData && r.DataBase64 != nil:
 		return nil, badRequest("give data or data_base64, not both")
