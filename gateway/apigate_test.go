@@ -142,6 +142,32 @@ func TestAPITokenCheckedBeforeTheBody(t *testing.T) {
 	}
 }
 
+// TestAPIBodyBudget: bodies being read count against -api-max-inflight; a
+// request that finds no room gets 503 at once, its body unread, and the room
+// comes back when the body that held it is done or abandoned.
+func TestAPIBodyBudget(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.API.MaxBody, c.API.MaxInflight = 64<<10, 100<<10 })
+	slow, err := net.Dial("tcp", g.APIAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Declares 64 KiB, sends a little of it, stalls: 64 of the 100 KiB are held.
+	fmt.Fprintf(slow, "POST /send/all HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"data\":\"", 64<<10)
+	big := `{"data":"` + strings.Repeat("x", 50<<10) + `"}`
+	eventually(t, "the stalled body to hold its room", func() bool {
+		status, _ := g.callRaw(t, http.MethodPost, "/send/all", big, nil)
+		return status == http.StatusServiceUnavailable
+	})
+	if status, body := g.callRaw(t, http.MethodPost, "/send/all", `{"data":"small"}`, nil); status != 200 {
+		t.Fatalf("a small body while 64 KiB are held: %d %s", status, body)
+	}
+	slow.Close() // abandoned mid-body: its room comes back
+	eventually(t, "the room to come back", func() bool {
+		status, _ := g.callRaw(t, http.MethodPost, "/send/all", big, nil)
+		return status == 200
+	})
+}
+
 // TestAPIIdleConnectionClosedSilently: a connection that sends nothing is
 // closed at the read timeout without an unsolicited answer.
 func TestAPIIdleConnectionClosedSilently(t *testing.T) {

@@ -19,9 +19,10 @@ var ErrConfig = errors.New("httpapi: invalid config")
 
 // Defaults for the zero values of Config.
 const (
-	DefaultAddr    = "127.0.0.1:8283"
-	DefaultMaxBody = 4 << 20
-	DefaultTimeout = 10 * time.Second
+	DefaultAddr        = "127.0.0.1:8283"
+	DefaultMaxBody     = 4 << 20
+	DefaultMaxInflight = 64 << 20
+	DefaultTimeout     = 10 * time.Second
 )
 
 // Config configures a Server. Zero values mean the documented defaults.
@@ -34,8 +35,11 @@ type Config struct {
 	// AllowedHosts are the Host names, besides IP literals and localhost,
 	// under which the API answers (DNS-rebinding protection). Default none.
 	AllowedHosts []string
-	MaxBody      int           // request body limit in bytes (413 over it); DefaultMaxBody
-	Timeout      time.Duration // read, write and idle timeout per connection; DefaultTimeout
+	MaxBody      int // request body limit in bytes (413 over it); DefaultMaxBody
+	// MaxInflight bounds the bytes of all request bodies being read or
+	// handled at once (503 past it); at least MaxBody; DefaultMaxInflight.
+	MaxInflight int64
+	Timeout     time.Duration // read, write and idle timeout per connection; DefaultTimeout
 	// Stats returns extra fields for GET /stats (marshalled to a JSON object and
 	// merged in); called on the request goroutine. May be nil.
 	Stats  func() any
@@ -50,6 +54,7 @@ type Server struct {
 	ln      net.Listener
 	srv     *fasthttp.Server
 	started time.Time
+	budget  bodyBudget
 }
 
 // New validates cfg and listens on cfg.Addr; h serves every request.
@@ -57,7 +62,7 @@ func New(h hub.Hub, cfg Config) (*Server, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil hub", ErrConfig)
 	}
-	if cfg.MaxBody < 0 || cfg.Timeout < 0 {
+	if cfg.MaxBody < 0 || cfg.Timeout < 0 || cfg.MaxInflight < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if cfg.Addr == "" {
@@ -69,10 +74,17 @@ func New(h hub.Hub, cfg Config) (*Server, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.MaxInflight == 0 {
+		cfg.MaxInflight = max(DefaultMaxInflight, int64(cfg.MaxBody))
+	}
+	if cfg.MaxInflight < int64(cfg.MaxBody) {
+		return nil, fmt.Errorf("%w: MaxInflight %d is below MaxBody %d", ErrConfig, cfg.MaxInflight, cfg.MaxBody)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{hub: h, cfg: cfg, log: cfg.Logger, started: time.Now()}
+	s.budget.max = cfg.MaxInflight
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
 		HeaderReceived:        s.headerReceived,
@@ -113,6 +125,7 @@ type route struct {
 
 // Handle is the fasthttp handler: the gate (see verdict), routing, errors as JSON.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	defer s.budget.release(&ctx.Request.Header)
 	v := s.judge(&ctx.Request.Header, string(ctx.Path()))
 	s.allowCORS(ctx, v.status == fasthttp.StatusNoContent)
 	if v.status != 0 {
@@ -141,14 +154,15 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, v verdict) {
 	writeError(ctx, v.status, v.msg)
 }
 
-// headerReceived runs the gate as soon as a request's head is in: a request
-// it will refuse gets a body limit of one byte, so fasthttp never reads (or
-// allocates for) the body it declares; handleParseError then answers with
-// the gate's refusal.
+// headerReceived runs the gate as soon as a request's head is in, and
+// reserves room for its body (see bodyBudget): a request it will refuse, or
+// that finds no room, gets a body limit of one byte, so fasthttp never reads
+// (or allocates for) the body it declares; handleParseError then answers
+// with the refusal.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	u := fasthttp.AcquireURI()
 	defer fasthttp.ReleaseURI(u)
-	if err := u.Parse(h.Host(), h.RequestURI()); err != nil || s.judge(h, string(u.Path())).status != 0 {
+	if err := u.Parse(h.Host(), h.RequestURI()); err != nil || s.judge(h, string(u.Path())).status != 0 || !s.budget.reserve(h, s.cfg.MaxBody) {
 		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 	}
 	return fasthttp.RequestConfig{}
@@ -159,14 +173,21 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // is closed without an answer: nobody asked for one, and an HTTP client would
 // take it for the answer to its next request.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	h := &ctx.Request.Header
+	reserved := s.budget.holds(h)
+	defer s.budget.release(h)
 	var ne net.Error
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		ctx.Conn().Close()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		if v := s.judge(&ctx.Request.Header, string(ctx.Path())); v.status != 0 {
+		if v := s.judge(h, string(ctx.Path())); v.status != 0 {
 			s.refuse(ctx, v)
+			return
+		}
+		if !reserved && h.ContentLength() <= s.cfg.MaxBody {
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "too many request bodies in flight (-api-max-inflight): retry")
 			return
 		}
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body over the %d-byte limit", s.cfg.MaxBody))

@@ -33,6 +33,7 @@ func TestFlagRanges(t *testing.T) {
 		{[]string{"-max-inbound-rate", "-1"}, "-max-inbound-rate -1 is out of range"},
 		{[]string{"-max-groups-per-client", "0"}, "-max-groups-per-client 0"},
 		{[]string{"-api-max-body", "10"}, "-api-max-body 10"},
+		{[]string{"-api-max-inflight", "1000"}, "-api-max-inflight 1000 is out of range"},
 	} {
 		_, err := parseFlags(tt.args, io.Discard)
 		switch {

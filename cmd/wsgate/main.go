@@ -64,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate with clients that offer it")
 	fs.StringVar(&c.origins, "allowed-origins", "*", "comma-separated Origin values allowed to connect (*: any)")
 	fs.IntVar(&c.gw.API.MaxBody, "api-max-body", httpapi.DefaultMaxBody, "REST API request body limit in bytes")
+	fs.Int64Var(&c.gw.API.MaxInflight, "api-max-inflight", httpapi.DefaultMaxInflight, "REST API request bodies being read or handled at once, in bytes (503 past it)")
 	fs.StringVar(&c.apiOrigins, "api-allowed-origins", "", "comma-separated browser origins besides the API's own that may call the REST API (default: none)")
 	fs.StringVar(&c.apiHosts, "api-allowed-hosts", "", "comma-separated Host names the REST API answers besides IP addresses and localhost (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")

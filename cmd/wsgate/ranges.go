@@ -79,6 +79,9 @@ func (c *config) checkRanges() error {
 	} {
 		errs = append(errs, r.check())
 	}
+	if api := c.gw.API; api.MaxInflight < int64(api.MaxBody) || api.MaxInflight > 16<<30 {
+		errs = append(errs, fmt.Errorf("-api-max-inflight %d is out of range: -api-max-body (%d) to %d", api.MaxInflight, api.MaxBody, int64(16<<30)))
+	}
 	if ws.PingInterval > 0 && ws.PingInterval >= ws.HeartbeatTimeout {
 		errs = append(errs, fmt.Errorf("-ping-interval %v must be shorter than -heartbeat-timeout %v", ws.PingInterval, ws.HeartbeatTimeout))
 	}
