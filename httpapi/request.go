@@ -6,20 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+	"strings"
 
 	"github.com/gobwas/ws"
-	"github.com/google/uuid"
 
+	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/wsframe"
 )
 
-// Limits on names in requests.
-const (
-	MaxNameBytes  = 256   // a uid or group name
-	MaxListItems  = 10000 // ids, uids or groups in one request
-	maxReasonSize = 123   // a close reason (RFC 6455 section 5.5: 125 minus the code)
-)
+// maxReasonSize is the longest close reason (RFC 6455 section 5.5: 125 minus the code).
+const maxReasonSize = 123
 
 // request is the union of every POST body's fields. Unknown fields are an
 // error, and so is a field of this vocabulary that the route does not take
@@ -173,8 +169,8 @@ func oneOrMany(field, one string, many []string, check func(string, string) erro
 }
 
 func checkList(field string, list []string, check func(string, string) error) error {
-	if len(list) > MaxListItems {
-		return badRequest("%s has %d items, the limit is %d", field, len(list), MaxListItems)
+	if len(list) > hub.MaxListItems {
+		return badRequest("%s has %d items, the limit is %d", field, len(list), hub.MaxListItems)
 	}
 	for _, v := range list {
 		if err := check(field, v); err != nil {
@@ -189,21 +185,19 @@ func checkClientID(field, id string) error {
 	if id == "" {
 		return badRequest("missing %s", field)
 	}
-	if len(id) != 36 || uuid.Validate(id) != nil {
+	if !hub.IsClientID(id) {
 		return badRequest("%s %q is not a client id (a 36-character UUID)", field, truncate(id, 64))
 	}
 	return nil
 }
 
-// checkName accepts uid and group names: 1 to MaxNameBytes bytes of UTF-8.
+// checkName accepts uid and group names (hub.CheckName).
 func checkName(field, name string) error {
-	switch {
-	case name == "":
+	if name == "" {
 		return badRequest("missing %s", field)
-	case len(name) > MaxNameBytes:
-		return badRequest("%s is %d bytes, the limit is %d", field, len(name), MaxNameBytes)
-	case !utf8.ValidString(name):
-		return badRequest("%s is not valid UTF-8", field)
+	}
+	if err := hub.CheckName(name); err != nil {
+		return badRequest("%s %s", field, strings.TrimPrefix(err.Error(), hub.ErrInvalid.Error()+": "))
 	}
 	return nil
 }

@@ -3,7 +3,11 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
@@ -112,4 +116,31 @@ type Hub interface {
 	Sender
 	Membership
 	Presence
+}
+
+// Limits every API face applies to what callers name.
+const (
+	MaxNameBytes = 256   // a uid or group name
+	MaxListItems = 10000 // ids, uids or groups in one call
+)
+
+// IsClientID reports whether id has the form of the ids the gateway issues:
+// a canonical 36-character UUID.
+func IsClientID(id string) bool {
+	return len(id) == 36 && uuid.Validate(id) == nil
+}
+
+// CheckName checks a uid or group name: 1 to MaxNameBytes bytes of UTF-8.
+// Its errors wrap ErrInvalid and read after the name of the field ("is 300
+// bytes, the limit is 256").
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: is empty", ErrInvalid)
+	case len(name) > MaxNameBytes:
+		return fmt.Errorf("%w: is %d bytes, the limit is %d", ErrInvalid, len(name), MaxNameBytes)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: is not valid UTF-8", ErrInvalid)
+	}
+	return nil
 }

@@ -124,7 +124,7 @@ func (x *index[M]) size(name string) int {
 func (x *index[M]) page(cursor string, limit int) ([]string, string, error) {
 	return paginate(x.kind, cursor, limit, len(x.shards), func(i int, after string, bounded bool, dst []string) []string {
 		s := &x.shards[i]
-		return appendKeysAfter(&s.mu, s.m, after, bounded, dst)
+		return appendKeysAfter(&s.mu, &s.m, after, bounded, dst)
 	})
 }
 

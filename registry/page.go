@@ -63,11 +63,12 @@ func paginate(kind byte, cursor string, limit, shards int, keys shardKeys) ([]st
 	return page, encodeCursor(kind, lastShard, page[limit-1]), nil
 }
 
-// appendKeysAfter implements shardKeys for one shard's map.
-func appendKeysAfter[V any](mu *sync.RWMutex, m map[string]V, after string, bounded bool, dst []string) []string {
+// appendKeysAfter implements shardKeys for one shard's map, *m, which mu
+// guards (the map itself is replaced when it shrinks).
+func appendKeysAfter[V any](mu *sync.RWMutex, m *map[string]V, after string, bounded bool, dst []string) []string {
 	mu.RLock()
 	start := len(dst)
-	for k := range m {
+	for k := range *m {
 		if !bounded || k > after {
 			dst = append(dst, k)
 		}

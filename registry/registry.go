@@ -287,6 +287,6 @@ func (r *Registry[M]) appendShard(dst []*entry[M], i int, x excludeSet) []*entry
 func (r *Registry[M]) List(cursor string, limit int) (ids []string, next string, err error) {
 	return paginate(kindClient, cursor, limit, len(r.clients), func(i int, after string, bounded bool, dst []string) []string {
 		s := &r.clients[i]
-		return appendKeysAfter(&s.mu, s.m, after, bounded, dst)
+		return appendKeysAfter(&s.mu, &s.m, after, bounded, dst)
 	})
 }
