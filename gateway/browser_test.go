@@ -52,8 +52,8 @@ func startBrowser(t *testing.T) context.Context {
 // POST, a form post, a CORS JSON POST) and reaches nothing, while a page on
 // the API's own origin can push.
 func TestAPIRefusesCrossOriginPageInChromium(t *testing.T) {
-	ctx := startBrowser(t)
 	g := startGateway(t)
+	ctx := startBrowser(t) // stopped first: its idle connections would hold the API's shutdown
 	c, id := g.dial(t)
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
