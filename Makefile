@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest clean
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest proto clean
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -59,13 +59,20 @@ deps-check:
 	$(GO) list -deps ./poller/... | grep -E 'wsgate/(registry|hub|httpapi)' && bad="$$bad poller"; \
 	$(GO) list -deps ./hub | grep -E 'wsgate/(poller|httpapi)' && bad="$$bad hub"; \
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
-	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi | grep -E 'wsgate/registry' && bad="$$bad httpapi(registry)"; \
+	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
 	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
 	echo "deps-check: ok"
 
 loadtest:
 	bash scripts/loadtest.sh
+
+# Regenerates the gRPC code from grpcapi/proto/gateway.proto (committed, so
+# building needs none of this): protoc (Debian: protobuf-compiler),
+# google.golang.org/protobuf/cmd/protoc-gen-go and
+# google.golang.org/grpc/cmd/protoc-gen-go-grpc on PATH.
+proto:
+	cd grpcapi/proto && protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative gateway.proto
 
 clean:
 	rm -rf $(BIN) bench-results

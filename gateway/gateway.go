@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/wsgate/wsgate/grpcapi"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/poller"
@@ -27,6 +28,7 @@ func Setup(p Process) error { return poller.Setup(p) }
 type Config struct {
 	WS       poller.Config   // its hooks are the gateway's: set the ones below instead
 	API      httpapi.Config  // its Stats is the gateway's
+	GRPC     grpcapi.Config  // the replaced gateway's gRPC API; off when GRPC.Addr is ""
 	Registry registry.Config // sharding and fan-out of local sends
 	Logger   *slog.Logger    // nil = slog.Default(); given to every component
 
@@ -47,8 +49,9 @@ type Gateway struct {
 	log *slog.Logger
 	reg *hub.Registry
 	hub *hub.Local
-	ws  *poller.Server
-	api *httpapi.Server
+	ws   *poller.Server
+	api  *httpapi.Server
+	grpc *grpcapi.Server // nil when off
 }
 
 // New builds every component from cfg and opens both listeners. Setup must
@@ -85,6 +88,13 @@ func New(cfg Config) (*Gateway, error) {
 	if g.api, err = httpapi.New(g.hub, api); err != nil {
 		return nil, errors.Join(err, g.ws.Shutdown(context.Background()))
 	}
+	if cfg.GRPC.Addr != "" {
+		rpc := cfg.GRPC
+		rpc.Logger = log
+		if g.grpc, err = grpcapi.New(g.hub, rpc); err != nil {
+			return nil, errors.Join(err, g.ws.Shutdown(context.Background()), g.api.Shutdown(context.Background()))
+		}
+	}
 	return g, nil
 }
 
@@ -93,6 +103,14 @@ func (g *Gateway) WSAddr() net.Addr { return g.ws.Addr() }
 
 // APIAddr is the REST API's address.
 func (g *Gateway) APIAddr() net.Addr { return g.api.Addr() }
+
+// GRPCAddr is the gRPC API's address, nil when it is off.
+func (g *Gateway) GRPCAddr() net.Addr {
+	if g.grpc == nil {
+		return nil
+	}
+	return g.grpc.Addr()
+}
 
 // Hub is the hub the API drives, for Go code that pushes without HTTP.
 func (g *Gateway) Hub() hub.Hub { return g.hub }
@@ -104,10 +122,15 @@ func (g *Gateway) Stats() poller.Stats { return g.ws.Stats() }
 // nil) or a listener fails (it returns that error). Either way the gateway
 // keeps its clients: call Shutdown.
 func (g *Gateway) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- g.ws.Serve() }()
 	go func() { errc <- g.api.Serve() }()
-	g.log.Info("wsgate listening", "ws", g.WSAddr().String(), "api", g.APIAddr().String())
+	attrs := []any{"ws", g.WSAddr().String(), "api", g.APIAddr().String()}
+	if g.grpc != nil {
+		go func() { errc <- g.grpc.Serve() }()
+		attrs = append(attrs, "grpc", g.grpc.Addr().String())
+	}
+	g.log.Info("wsgate listening", attrs...)
 	select {
 	case <-ctx.Done():
 		return nil
@@ -124,7 +147,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 const apiShutdownGrace = time.Second
 
 // Shutdown closes every client with 1001 (ReasonShutdown) and waits for them
-// within ctx, then stops the API, giving requests in flight up to
+// within ctx, then stops the APIs, giving calls in flight up to
 // apiShutdownGrace even when ctx has expired. It returns ctx's error when
 // clients were still closing at the deadline (they are then cut off).
 // Idempotent.
@@ -132,5 +155,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	wsErr := g.ws.Shutdown(ctx)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdownGrace)
 	defer cancel()
-	return errors.Join(wsErr, g.api.Shutdown(actx))
+	errs := []error{wsErr, g.api.Shutdown(actx)}
+	if g.grpc != nil {
+		errs = append(errs, g.grpc.Shutdown(actx))
+	}
+	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	_ "net/http/pprof" // served only with -pprof-addr
 	"os"
 	"os/signal"
@@ -35,6 +36,7 @@ type config struct {
 	origins         string
 	inboundRate     int
 	apiOrigins      string
+	grpcAllow       string
 	apiHosts        string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -67,6 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.gw.API.MaxInflight, "api-max-inflight", httpapi.DefaultMaxInflight, "REST API request bodies being read or handled at once, in bytes (503 past it)")
 	fs.StringVar(&c.apiOrigins, "api-allowed-origins", "", "comma-separated browser origins besides the API's own that may call the REST API (default: none)")
 	fs.StringVar(&c.apiHosts, "api-allowed-hosts", "", "comma-separated Host names the REST API answers besides IP addresses and localhost (default: none)")
+	fs.StringVar(&c.gw.GRPC.Addr, "grpc-addr", "", "serve the replaced gateway's gRPC API here, e.g. :8182 (default: off)")
+	fs.StringVar(&c.grpcAllow, "grpc-allow", "127.0.0.0/8,::1/128", "comma-separated CIDRs of the peers allowed to call the gRPC API")
+	fs.BoolVar(&c.gw.GRPC.BinaryMessages, "grpc-binary-messages", false, "push gRPC messages as binary frames instead of text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
@@ -99,6 +104,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.gw.WS.AllowedOrigins = list(c.origins)
 	c.gw.API.AllowedOrigins = list(c.apiOrigins)
 	c.gw.API.AllowedHosts = list(c.apiHosts)
+	c.gw.GRPC.Token = c.gw.API.Token
+	for _, cidr := range list(c.grpcAllow) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return c, fmt.Errorf("-grpc-allow %q: %w", cidr, err)
+		}
+		c.gw.GRPC.Allow = append(c.gw.GRPC.Allow, p)
+	}
+	if c.gw.GRPC.Allow == nil {
+		c.gw.GRPC.Allow = []netip.Prefix{} // an empty list allows nobody, not the default
+	}
 	return c, nil
 }
 
