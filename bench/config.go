@@ -25,6 +25,7 @@ type Config struct {
 	WS       string `json:"ws"`  // WebSocket URL (default ws://127.0.0.1:8282/)
 	API      string `json:"api"` // REST API base URL (default http://127.0.0.1:8283)
 	APIToken string `json:"-"`   // bearer token for the API; never written to results
+	GRPC     string `json:"grpc,omitempty"` // api scenario: send through this gRPC address (SendMessageToClient) instead of REST
 	PID      int    `json:"pid"` // read memory and CPU from /proc/PID instead of GET /stats
 
 	N                int           `json:"n"`                 // clients (default 1000)
@@ -157,6 +158,7 @@ func (c *Config) validate() error {
 		{c.PID < 0, fmt.Sprintf("-pid must be a process id (got %d)", c.PID)},
 		{len(c.Sweep) > 0 && c.Scenario != "idle", "-sweep is for the idle scenario"},
 		{c.FindMax && c.Scenario != "broadcast", "-find-max is for the broadcast scenario"},
+		{c.GRPC != "" && c.Scenario != "api", "-grpc is for the api scenario"},
 	}
 	for _, ch := range checks {
 		if ch.bad {
@@ -184,6 +186,7 @@ func flagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.WS, "ws", "", "WebSocket URL of the server (default ws://127.0.0.1:8282/)")
 	fs.StringVar(&c.API, "api", "", "REST API base URL (default http://127.0.0.1:8283)")
 	fs.StringVar(&c.APIToken, "api-token", "", "bearer token for the REST API")
+	fs.StringVar(&c.GRPC, "grpc", "", "api scenario: send with the gRPC API's SendMessageToClient at HOST:PORT instead of POST /send/client")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: read memory (VmRSS) and CPU from /proc instead of GET /stats")
 	fs.IntVar(&c.N, "n", 0, "clients (default 1000)")
 	fs.Float64Var(&c.Rate, "rate", 0, "connects per second (default 0: unpaced, bounded by -inflight)")

@@ -31,6 +31,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"idle", "-sweep", "10", "-n", "5"}, "-n and -sweep exclude each other"},
 		{[]string{"connect", "-sweep", "10"}, "-sweep is for the idle scenario"},
 		{[]string{"groups", "-find-max"}, "-find-max is for the broadcast scenario"},
+		{[]string{"broadcast", "-grpc", "127.0.0.1:8182"}, "-grpc is for the api scenario"},
 		{[]string{"broadcast", "-size", "0"}, ""},
 		{[]string{"broadcast", "-size", "2000000"}, "-size must be"},
 		{[]string{"api", "-callers", "99999"}, "-callers must be"},

@@ -1,6 +1,7 @@
 // Package bench is wsgate's load-test harness: it simulates many WebSocket
 // clients and measures a server through the network only (it imports no
-// gateway package), so it runs against any WebSocket server; the REST API
+// gateway package; for -grpc, only the generated client stubs of the gRPC
+// wire contract), so it runs against any WebSocket server; the REST API
 // scenarios need wsgate's API.
 //
 // It runs on Linux only: its client engine is raw epoll, so every file but

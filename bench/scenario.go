@@ -473,6 +473,13 @@ func runTargeted(ctx context.Context, env *runEnv, res *Result) error {
 		}
 	}
 	snd := newSender(env.api, spec.path, spec.field, names)
+	if c.GRPC != "" {
+		if snd.rpc, err = newRPCClient(c.GRPC, c.APIToken); err != nil {
+			return err
+		}
+		defer snd.rpc.close()
+		env.logf("sending through gRPC SendMessageToClient at %s", c.GRPC)
+	}
 	smp := startSampler(f, c.Sample)
 	env.logf("%d callers sending to %d %ss for %s", c.Callers, len(snd.picks), spec.field, c.Duration)
 	d, _, err := env.measure(ctx, f, snd, members, burst{callers: c.Callers, rate: c.MsgRate, duration: c.Duration, size: c.Size})

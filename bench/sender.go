@@ -16,6 +16,7 @@ import (
 // empty target name is never picked.
 type sender struct {
 	api     *apiClient
+	rpc     *rpcClient // when set, sends go through gRPC SendMessageToClient instead
 	path    string   // /send/all, /send/group, /send/uid, /send/client
 	field   string   // JSON field naming the target; "" for /send/all
 	targets []string // target name by stream; one "" entry for /send/all
@@ -115,6 +116,13 @@ func (s *sender) run(ctx context.Context, b burst) burstResult {
 func (s *sender) sendOne(k int32, size int, body, scratch []byte) ([]byte, []byte) {
 	seq := s.seq[k].Add(1) - 1
 	t0 := time.Now()
+	if s.rpc != nil {
+		body = appendMessage(body[:0], message{sentNS: t0.UnixNano(), seq: seq, stream: k}, size)
+		sent, err := s.rpc.send(s.targets[k], body)
+		s.apiLatency.record(time.Since(t0))
+		s.account(k, sent, err)
+		return body, scratch
+	}
 	body = append(body[:0], '{')
 	if s.field != "" {
 		body = append(body, '"')
@@ -128,20 +136,25 @@ func (s *sender) sendOne(k int32, size int, body, scratch []byte) ([]byte, []byt
 	body = append(body, `"}`...)
 	sent, scratch, err := s.api.send(s.path, body, scratch)
 	s.apiLatency.record(time.Since(t0))
+	s.account(k, sent, err)
+	return body, scratch
+}
+
+// account counts one call to stream k.
+func (s *sender) account(k int32, sent int64, err error) {
 	if err != nil {
 		s.failed[k].Add(1)
 		kind := "transport"
-		if ce, ok := err.(*apiCallError); ok {
+		if ce, ok := err.(interface{ kind() string }); ok {
 			kind = ce.kind()
 		}
 		s.mu.Lock()
 		s.errs[kind]++
 		s.mu.Unlock()
-		return body, scratch
+		return
 	}
 	s.calls.Add(1)
 	s.serverSent.Add(uint64(sent))
-	return body, scratch
 }
 
 // totals returns the sequence numbers handed out and the failed sends, by

@@ -8,7 +8,7 @@
 #   -o DIR    results directory (default ./bench-results, or $RESULTS)
 #   --quick   small sizes (about a minute): a smoke test of the suite
 #
-# Environment: WS_ADDR, API_ADDR (default: free ports from 127.0.0.1:28282 up),
+# Environment: WS_ADDR, API_ADDR, GRPC_ADDR (default: free ports from 127.0.0.1:28282 up),
 # LOCAL_ADDRS (default 127.0.0.2-127.0.0.20: source addresses for clients),
 # GO (default go).
 #
@@ -86,12 +86,13 @@ http_get() {
 
 WS_ADDR=${WS_ADDR:-127.0.0.1:$(free_port 28282)}
 API_ADDR=${API_ADDR:-127.0.0.1:$(free_port $(( ${WS_ADDR##*:} + 1 )))}
+GRPC_ADDR=${GRPC_ADDR:-127.0.0.1:$(free_port $(( ${API_ADDR##*:} + 1 )))}
 
 echo "== building into $bin"
 (cd "$root" && "$GO" build -o "$bin/wsgate" ./cmd/wsgate && "$GO" build -o "$bin/wsbench" ./cmd/wsbench)
 
-echo "== starting wsgate on ws://$WS_ADDR/ (API http://$API_ADDR)"
-"$bin/wsgate" -ws-addr "$WS_ADDR" -api-addr "$API_ADDR" -max-conns 20000 \
+echo "== starting wsgate on ws://$WS_ADDR/ (API http://$API_ADDR, gRPC $GRPC_ADDR)"
+"$bin/wsgate" -ws-addr "$WS_ADDR" -api-addr "$API_ADDR" -grpc-addr "$GRPC_ADDR" -max-conns 20000 \
   -heartbeat-timeout 120s -log-level warn >"$results/wsgate.log" 2>&1 &
 gw_pid=$!
 for i in $(seq 1 100); do
@@ -153,6 +154,7 @@ run find-max broadcast -n "$n" -find-max -step "$step" -rate 30000
 run groups groups -n "$n" -group-size 100 -callers 64 -duration "$dur" -rate 30000
 run uids uids -n "$n" -uid-conns 2 -callers 64 -duration "$dur" -rate 30000
 run api api -n 1000 -callers 64 -duration "$dur" -rate 30000
+run api-grpc api -n 1000 -callers 64 -duration "$dur" -rate 30000 -grpc "$GRPC_ADDR"
 run churn churn -n $((n / 2)) -churners $((n / 5)) -churn-rate 1000 -duration "$dur" -rate 30000
 
 echo "== report"
