@@ -22,11 +22,11 @@ var scenarioNames = []string{"connect", "idle", "broadcast", "groups", "uids", "
 type Config struct {
 	Scenario string `json:"scenario"`
 
-	WS       string `json:"ws"`  // WebSocket URL (default ws://127.0.0.1:8282/)
-	API      string `json:"api"` // REST API base URL (default http://127.0.0.1:8283)
-	APIToken string `json:"-"`   // bearer token for the API; never written to results
+	WS       string `json:"ws"`             // WebSocket URL (default ws://127.0.0.1:8282/)
+	API      string `json:"api"`            // REST API base URL (default http://127.0.0.1:8283)
+	APIToken string `json:"-"`              // bearer token for the API; never written to results
 	GRPC     string `json:"grpc,omitempty"` // api scenario: send through this gRPC address (SendMessageToClient) instead of REST
-	PID      int    `json:"pid"` // read memory and CPU from /proc/PID instead of GET /stats
+	PID      int    `json:"pid"`            // read memory and CPU from /proc/PID instead of GET /stats
 
 	N                int           `json:"n"`                 // clients (default 1000)
 	Rate             float64       `json:"rate"`              // connects per second (0: unpaced, only -inflight bounds)

@@ -17,10 +17,10 @@ import (
 type sender struct {
 	api     *apiClient
 	rpc     *rpcClient // when set, sends go through gRPC SendMessageToClient instead
-	path    string   // /send/all, /send/group, /send/uid, /send/client
-	field   string   // JSON field naming the target; "" for /send/all
-	targets []string // target name by stream; one "" entry for /send/all
-	picks   []int32  // streams that may be picked
+	path    string     // /send/all, /send/group, /send/uid, /send/client
+	field   string     // JSON field naming the target; "" for /send/all
+	targets []string   // target name by stream; one "" entry for /send/all
+	picks   []int32    // streams that may be picked
 
 	seq    []atomic.Uint32 // next sequence number by stream
 	failed []atomic.Uint32 // failed sends by stream

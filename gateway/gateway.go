@@ -46,9 +46,9 @@ type Config struct {
 // Gateway is a running wsgate: clients on the WebSocket listener, backends on
 // the API listener.
 type Gateway struct {
-	log *slog.Logger
-	reg *hub.Registry
-	hub *hub.Local
+	log  *slog.Logger
+	reg  *hub.Registry
+	hub  *hub.Local
 	ws   *poller.Server
 	api  *httpapi.Server
 	grpc *grpcapi.Server // nil when off

@@ -218,7 +218,9 @@ func TestGRPCReflection(t *testing.T) {
 			t.Errorf("reflection lists %v, missing %s", names, want)
 		}
 	}
-	if n := len(slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == "grpc.reflection.v1.ServerReflection" || s == "grpc.reflection.v1alpha.ServerReflection" })); n != 21 {
+	if n := len(slices.DeleteFunc(slices.Clone(names), func(s string) bool {
+		return s == "grpc.reflection.v1.ServerReflection" || s == "grpc.reflection.v1alpha.ServerReflection"
+	})); n != 21 {
 		t.Errorf("%d services besides reflection, want 21: %v", n, names)
 	}
 }

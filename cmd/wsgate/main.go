@@ -8,8 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	_ "net/http/pprof" // served only with -pprof-addr
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
