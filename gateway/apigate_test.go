@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -181,6 +182,32 @@ func TestAPIIdleConnectionClosedSilently(t *testing.T) {
 	n, err := conn.Read(make([]byte, 512))
 	if n != 0 || err == nil {
 		t.Fatalf("idle connection got %d bytes (%v), want a silent close", n, err)
+	}
+}
+
+// TestAPIShutdownDoesNotWaitForSilentConnections: an API connection that
+// never sends a request (a browser's preconnect) does not hold the shutdown
+// until the read timeout: it is closed after the grace.
+func TestAPIShutdownDoesNotWaitForSilentConnections(t *testing.T) {
+	g := startGateway(t)
+	conn, err := net.Dial("tcp", g.APIAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	time.Sleep(50 * time.Millisecond) // accepted, waiting for a request
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %v with one silent API connection", d)
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	if n, err := conn.Read(make([]byte, 64)); n != 0 || err == nil {
+		t.Fatalf("the silent connection got %d bytes (%v), want it closed", n, err)
 	}
 }
 

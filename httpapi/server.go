@@ -51,7 +51,7 @@ type Server struct {
 	hub     hub.Hub
 	cfg     Config
 	log     *slog.Logger
-	ln      net.Listener
+	ln      *connSet
 	srv     *fasthttp.Server
 	started time.Time
 	budget  bodyBudget
@@ -98,10 +98,11 @@ func New(h hub.Hub, cfg Config) (*Server, error) {
 		NoDefaultServerHeader: true,
 		Logger:                slogPrinter{cfg.Logger},
 	}
-	var err error
-	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
 		return nil, fmt.Errorf("httpapi: listen %s: %w", cfg.Addr, err)
 	}
+	s.ln = newConnSet(ln)
 	return s, nil
 }
 
@@ -111,9 +112,17 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve serves requests until Shutdown; it returns nil after Shutdown.
 func (s *Server) Serve() error { return s.srv.Serve(s.ln) }
 
-// Shutdown stops accepting, waits for requests in flight, and closes idle
-// connections; it gives up when ctx expires.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+// Shutdown stops accepting, closes idle connections and waits for requests in
+// flight; when ctx expires it closes the connections still open (requests in
+// flight are cut off) and returns nil: nothing is left behind.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.ShutdownWithContext(ctx)
+	if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+		s.log.Debug("API shutdown deadline: closing the connections still open", "connections", s.ln.closeAll())
+		return nil
+	}
+	return err
+}
 
 // route is one endpoint: its method and handler. A handler returns the value to
 // send as JSON with 200, or an error that errorStatus maps to a status. The
