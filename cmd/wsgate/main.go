@@ -152,6 +152,11 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught from here on: one that comes while the listeners
+	// open is handled once they serve, never by the default (exit at once).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	c.process.Logger = log
 	if err := gateway.Setup(c.process); err != nil {
 		return err
@@ -170,9 +175,6 @@ func run(args []string, stderr io.Writer) error {
 			log.Warn("pprof stopped", "err", http.ListenAndServe(c.pprofAddr, nil))
 		}()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
 	var serveErr error
 	select {
 	case s := <-sig:
