@@ -122,12 +122,7 @@ func TestAPICORSOnlyForAllowedOrigins(t *testing.T) {
 func TestAPITokenCheckedBeforeTheBody(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.Token = "s3cret" })
 	for _, path := range []string{"/send/all", "/no/such/route"} {
-		conn, err := net.Dial("tcp", g.APIAddr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		conn := g.rawAPI(t)
 		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4194304\r\n\r\n", path)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
@@ -148,10 +143,7 @@ func TestAPITokenCheckedBeforeTheBody(t *testing.T) {
 // comes back when the body that held it is done or abandoned.
 func TestAPIBodyBudget(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.MaxBody, c.API.MaxInflight = 64<<10, 100<<10 })
-	slow, err := net.Dial("tcp", g.APIAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := g.rawAPI(t)
 	// Declares 64 KiB, sends a little of it, stalls: 64 of the 100 KiB are held.
 	fmt.Fprintf(slow, "POST /send/all HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"data\":\"", 64<<10)
 	big := `{"data":"` + strings.Repeat("x", 50<<10) + `"}`
@@ -173,12 +165,7 @@ func TestAPIBodyBudget(t *testing.T) {
 // closed at the read timeout without an unsolicited answer.
 func TestAPIIdleConnectionClosedSilently(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.Timeout = 300 * time.Millisecond })
-	conn, err := net.Dial("tcp", g.APIAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	conn := g.rawAPI(t)
 	n, err := conn.Read(make([]byte, 512))
 	if n != 0 || err == nil {
 		t.Fatalf("idle connection got %d bytes (%v), want a silent close", n, err)
@@ -190,11 +177,7 @@ func TestAPIIdleConnectionClosedSilently(t *testing.T) {
 // until the read timeout: it is closed after the grace.
 func TestAPIShutdownDoesNotWaitForSilentConnections(t *testing.T) {
 	g := startGateway(t)
-	conn, err := net.Dial("tcp", g.APIAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := g.rawAPI(t)
 	time.Sleep(50 * time.Millisecond) // accepted, waiting for a request
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -216,12 +199,7 @@ func TestAPIShutdownDoesNotWaitForSilentConnections(t *testing.T) {
 // closes: with 100 KB the server's close would reset a client still writing.)
 func TestAPILongURL(t *testing.T) {
 	g := startGateway(t)
-	conn, err := net.Dial("tcp", g.APIAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	conn := g.rawAPI(t)
 	fmt.Fprintf(conn, "GET /client/info?client_id=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", strings.Repeat("a", 8<<10))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -231,4 +209,17 @@ func TestAPILongURL(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestURITooLong {
 		t.Fatalf("8 KiB URL: %d, want 414", resp.StatusCode)
 	}
+}
+
+// rawAPI opens a TCP connection to the API, with a 3 s deadline, closed when
+// the test ends: for requests an HTTP client would not send.
+func (g *testGateway) rawAPI(t *testing.T) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", g.APIAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	return conn
 }
