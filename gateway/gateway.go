@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/cluster"
 	"github.com/wsgate/wsgate/grpcapi"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/hub"
@@ -26,11 +29,18 @@ func Setup(p Process) error { return poller.Setup(p) }
 
 // Config is one gateway. Zero values mean each component's documented defaults.
 type Config struct {
-	WS       poller.Config   // its hooks are the gateway's: set the ones below instead
-	API      httpapi.Config  // its Stats is the gateway's
-	GRPC     grpcapi.Config  // the replaced gateway's gRPC API; off when GRPC.Addr is ""
-	Registry registry.Config // sharding and fan-out of local sends
-	Logger   *slog.Logger    // nil = slog.Default(); given to every component
+	WS   poller.Config  // its hooks are the gateway's: set the ones below instead
+	API  httpapi.Config // its Stats is the gateway's
+	GRPC grpcapi.Config // the replaced gateway's gRPC API; off when GRPC.Addr is ""
+	// Cluster joins this gateway to others over NATS; off when
+	// Cluster.NATSURL is "". Its NodeID defaults to a random one.
+	Cluster cluster.Config
+	// DrainDuration is how long a clustered gateway's Shutdown spreads the
+	// closes of its clients (1012, so they reconnect to other nodes) over;
+	// 0 means DefaultDrainDuration. A single node closes them at once (1001).
+	DrainDuration time.Duration
+	Registry      registry.Config // sharding and fan-out of local sends
+	Logger        *slog.Logger    // nil = slog.Default(); given to every component
 
 	// OnHandshake decides on each upgrade before the 101 (see
 	// poller.Handshake: it may answer later); nil accepts every client.
@@ -46,12 +56,17 @@ type Config struct {
 // Gateway is a running wsgate: clients on the WebSocket listener, backends on
 // the API listener.
 type Gateway struct {
-	log  *slog.Logger
-	reg  *hub.Registry
-	hub  *hub.Local
-	ws   *poller.Server
-	api  *httpapi.Server
-	grpc *grpcapi.Server // nil when off
+	log   *slog.Logger
+	reg   *hub.Registry
+	hub   hub.Hub
+	nodes *cluster.Hub // nil for a single node
+	drain time.Duration
+	// apiAddr is the API's address, for the cluster's heartbeat goroutine
+	// (the API starts after the cluster hub it serves).
+	apiAddr atomic.Pointer[string]
+	ws      *poller.Server
+	api     *httpapi.Server
+	grpc    *grpcapi.Server // nil when off
 }
 
 // New builds every component from cfg and opens both listeners. Setup must
@@ -65,9 +80,13 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg)}
+	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg), drain: cmp.Or(cfg.DrainDuration, DefaultDrainDuration)}
 
 	ws := cfg.WS
+	if cfg.Cluster.NATSURL != "" {
+		cfg.Cluster.NodeID = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
+		ws.NewID = cluster.IDs(cfg.Cluster.NodeID)
+	}
 	ws.Logger = log
 	ws.OnHandshake = cfg.OnHandshake
 	ws.OnMessage = cfg.OnMessage
@@ -82,17 +101,31 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 
+	if cfg.Cluster.NATSURL != "" {
+		cc := cfg.Cluster
+		cc.Logger = log
+		cc.Describe = g.describe
+		if g.nodes, err = cluster.New(reg, cc); err != nil {
+			return nil, errors.Join(err, g.ws.Shutdown(context.Background()))
+		}
+		g.hub = g.nodes
+	}
 	api := cfg.API
 	api.Logger = log
-	api.Stats = func() any { return g.ws.Stats() }
-	if g.api, err = httpapi.New(g.hub, api); err != nil {
-		return nil, errors.Join(err, g.ws.Shutdown(context.Background()))
+	api.Stats = g.stats
+	if g.nodes != nil {
+		api.Cluster = g.nodes
 	}
+	if g.api, err = httpapi.New(g.hub, api); err != nil {
+		return nil, errors.Join(err, g.closeNodes(), g.ws.Shutdown(context.Background()))
+	}
+	apiAddr := g.api.Addr().String()
+	g.apiAddr.Store(&apiAddr)
 	if cfg.GRPC.Addr != "" {
 		rpc := cfg.GRPC
 		rpc.Logger = log
 		if g.grpc, err = grpcapi.New(g.hub, rpc); err != nil {
-			return nil, errors.Join(err, g.ws.Shutdown(context.Background()), g.api.Shutdown(context.Background()))
+			return nil, errors.Join(err, g.closeNodes(), g.ws.Shutdown(context.Background()), g.api.Shutdown(context.Background()))
 		}
 	}
 	return g, nil
@@ -118,6 +151,33 @@ func (g *Gateway) Hub() hub.Hub { return g.hub }
 // Stats is the WebSocket side's counters, closes by reason included.
 func (g *Gateway) Stats() poller.Stats { return g.ws.Stats() }
 
+// stats is GET /stats's extra fields: the WebSocket side's and the cluster's.
+func (g *Gateway) stats() any {
+	if g.nodes == nil {
+		return g.ws.Stats()
+	}
+	return struct {
+		poller.Stats
+		Cluster map[string]int64 `json:"cluster"`
+	}{g.ws.Stats(), g.nodes.Stats()}
+}
+
+// describe is what this node announces to its cluster.
+func (g *Gateway) describe() (wsAddr, apiAddr string, connections int) {
+	if p := g.apiAddr.Load(); p != nil {
+		apiAddr = *p
+	}
+	return g.ws.Addr().String(), apiAddr, int(g.ws.Stats().Connections)
+}
+
+// closeNodes leaves the cluster, if any.
+func (g *Gateway) closeNodes() error {
+	if g.nodes != nil {
+		g.nodes.Close()
+	}
+	return nil
+}
+
 // Serve accepts clients and API requests until ctx is done (it then returns
 // nil) or a listener fails (it returns that error). Either way the gateway
 // keeps its clients: call Shutdown.
@@ -142,6 +202,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 }
 
+// DefaultDrainDuration is Config.DrainDuration's default.
+const DefaultDrainDuration = 10 * time.Second
+
 // apiShutdownGrace is how long the API's shutdown may take once the
 // WebSocket side is done, whatever was left of the caller's deadline.
 const apiShutdownGrace = time.Second
@@ -152,7 +215,13 @@ const apiShutdownGrace = time.Second
 // clients were still closing at the deadline (they are then cut off).
 // Idempotent.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.nodes != nil {
+		// Clients go to the other nodes bit by bit (1012), while this node
+		// still answers the cluster for the ones not closed yet.
+		g.ws.Drain(ctx, poller.CloseServiceRestart, "service restart", g.drain)
+	}
 	wsErr := g.ws.Shutdown(ctx)
+	g.closeNodes()
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdownGrace)
 	defer cancel()
 	errs := []error{wsErr, g.api.Shutdown(actx)}

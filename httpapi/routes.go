@@ -42,8 +42,27 @@ var routes = map[string]route{
 	"/group/total":    get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.GroupTotal(ctx) }),
 	"/group/list":     listOf("groups", hub.Hub.GroupList),
 
-	"/healthz": get(func(*Server, *fasthttp.RequestCtx) (any, error) { return map[string]bool{"ok": true}, nil }),
-	"/stats":   get(stats),
+	"/healthz":       get(healthz),
+	"/cluster/nodes": get(clusterNodes),
+	"/stats":         get(stats),
+}
+
+// healthz answers while the node serves its clients: 200, with the cluster's
+// state ("off" for a single node).
+func healthz(s *Server, _ *fasthttp.RequestCtx) (any, error) {
+	state, nodes := "off", 1
+	if s.cfg.Cluster != nil {
+		state, nodes = s.cfg.Cluster.Health()
+	}
+	return map[string]any{"ok": true, "cluster": state, "nodes": nodes}, nil
+}
+
+// clusterNodes lists the live nodes; a single node lists none.
+func clusterNodes(s *Server, _ *fasthttp.RequestCtx) (any, error) {
+	if s.cfg.Cluster == nil {
+		return map[string]any{"self": "", "nodes": []any{}, "cluster": "off"}, nil
+	}
+	return s.cfg.Cluster.Nodes(), nil
 }
 
 // errNotFound marks answers for unknown clients (404).
@@ -56,6 +75,8 @@ func errorStatus(err error) int {
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, errNotFound), errors.Is(err, hub.ErrNotFound):
 		return fasthttp.StatusNotFound
+	case errors.Is(err, hub.ErrUnavailable):
+		return fasthttp.StatusServiceUnavailable
 	}
 	return fasthttp.StatusInternalServerError
 }

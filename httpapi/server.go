@@ -40,10 +40,22 @@ type Config struct {
 	// handled at once (503 past it); at least MaxBody; DefaultMaxInflight.
 	MaxInflight int64
 	Timeout     time.Duration // read, write and idle timeout per connection; DefaultTimeout
+	// Cluster, when set, is the gateway's nodes: GET /cluster/nodes lists
+	// them and GET /healthz says whether the cluster is reachable.
+	Cluster Cluster
 	// Stats returns extra fields for GET /stats (marshalled to a JSON object and
 	// merged in); called on the request goroutine. May be nil.
 	Stats  func() any
 	Logger *slog.Logger // nil = slog.Default()
+}
+
+// Cluster is what the API shows of a gateway that spans nodes.
+type Cluster interface {
+	// Health is "ok" or "degraded" (the other nodes are unreachable) and
+	// how many nodes this one knows, itself included.
+	Health() (state string, nodes int)
+	// Nodes is the answer of GET /cluster/nodes: {"self","nodes":[...]}.
+	Nodes() any
 }
 
 // Server serves the REST API. Create it with New, run Serve, stop with Shutdown.

@@ -11,7 +11,8 @@
 //     processes stops waiting when it is done. Local never waits for
 //     anything (no client, no lock held across I/O) and ignores it.
 //   - Errors are ErrNotFound (a client id that is not connected), ErrBadCursor
-//     (a list cursor this hub did not issue) or, wrapped, something that went
+//     (a list cursor this hub did not issue), ErrInvalid, ErrUnavailable (the
+//     node of one client did not answer) or, wrapped, something that went
 //     wrong; callers branch with errors.Is.
 //   - Answers that aggregate over the gateway carry a Coverage: Partial with
 //     the nodes that did not answer in time, instead of failing.

@@ -18,6 +18,9 @@ var (
 	ErrNotFound  = errors.New("hub: client not connected")
 	ErrBadCursor = errors.New("hub: bad cursor")
 	ErrInvalid   = errors.New("hub: invalid argument")
+	// ErrUnavailable reports an operation on one client whose node did not
+	// answer (cluster mode); nothing is known to have changed.
+	ErrUnavailable = errors.New("hub: the client's node is unavailable")
 )
 
 // Page sizes of the listings: limit <= 0 means DefaultPageSize, larger

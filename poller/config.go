@@ -33,6 +33,7 @@ const (
 	CloseGoingAway        uint16 = 1001 // server shutdown
 	ClosePolicy           uint16 = 1008 // inbound rate over MaxInboundRate
 	CloseInternal         uint16 = 1011 // OnOpen refused the connection
+	CloseServiceRestart   uint16 = 1012 // Drain: the node is leaving its cluster
 	CloseHeartbeatTimeout uint16 = 4000 // client silent for HeartbeatTimeout
 )
 
@@ -58,6 +59,12 @@ type Config struct {
 	DisableCompression bool
 
 	Logger *slog.Logger // nil = slog.Default()
+
+	// NewID makes each connection's client id, a 36-character UUID string,
+	// on the goroutine that upgrades it; it must be safe for concurrent use
+	// and never return an id twice. nil = a random UUID (v4). A cluster tags
+	// its ids with the node that owns them.
+	NewID func() string
 
 	// The hooks of the layer above, all optional. Each runs on the goroutine
 	// named here; none may block for long, because that goroutine serves the

@@ -12,7 +12,6 @@ import (
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
-	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -82,7 +81,7 @@ func (c *Conn) readHandshake(b []byte) {
 	if deflate != nil {
 		_, c.dec.Deflate = deflate.Accepted()
 	}
-	c.id = uuid.NewString()
+	c.id = s.newID()
 	hook := s.cfg.OnHandshake
 	if hook != nil {
 		c.hs = append([]byte(nil), rest...) // rest dies at Release
@@ -228,7 +227,7 @@ func (h *handshakeIO) Write(p []byte) (int, error) {
 func (s *Server) newUpgrader() ws.Upgrader {
 	u := ws.Upgrader{
 		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
-			if s.stopping.Load() {
+			if s.stopping.Load() || s.draining.Load() {
 				return nil, errStopping
 			}
 			if !s.reserveConn() {

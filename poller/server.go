@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
+	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/poller/wheel"
 	"github.com/wsgate/wsgate/wsframe"
@@ -38,6 +39,7 @@ type Server struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 	stopping     atomic.Bool
+	draining     atomic.Bool // Drain: upgrades are refused, clients are closed bit by bit
 }
 
 // counters are the server's traffic statistics (closes are counted by reason).
@@ -120,6 +122,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// newID makes a client id: Config.NewID's, or a random UUID.
+func (s *Server) newID() string {
+	if s.cfg.NewID != nil {
+		return s.cfg.NewID()
+	}
+	return uuid.NewString()
+}
+
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
@@ -161,6 +171,41 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wheel.Stop()
 	})
 	return s.shutdownErr
+}
+
+// drainStep is how often Drain closes its next share of the clients.
+const drainStep = 50 * time.Millisecond
+
+// Drain refuses new upgrades (503) and closes the open connections with
+// code and ReasonShutdown, spread evenly over spread, so that clients
+// reconnecting to other nodes do not all come at once. It returns when every
+// connection that was open got its Close, or when ctx is done. Shutdown
+// finishes the job.
+func (s *Server) Drain(ctx context.Context, code uint16, reason string, spread time.Duration) {
+	s.draining.Store(true)
+	var open []*Conn
+	s.wheel.Each(func(n *wheel.Node[*Conn]) {
+		if n.Value.life.state() == stateOpen {
+			open = append(open, n.Value)
+		}
+	})
+	steps := max(1, int(spread/drainStep))
+	per := max(1, (len(open)+steps-1)/steps)
+	t := time.NewTicker(max(spread/time.Duration(steps), time.Millisecond))
+	defer t.Stop()
+	for i := 0; i < len(open); i += per {
+		for _, c := range open[i:min(i+per, len(open))] {
+			c.closeWith(ReasonShutdown, code, reason)
+		}
+		if i+per >= len(open) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // shutdown ends c for Shutdown: Close 1001 if it is open, TCP otherwise (a

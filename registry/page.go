@@ -102,3 +102,36 @@ func decodeCursor(kind byte, cursor string, shards int) (start int, after string
 	}
 	return int(shard), string(b[1+n:]), true, nil
 }
+
+// Listing names one of the registry's sets of keys.
+type Listing uint8
+
+// The listings of SortedAfter.
+const (
+	Clients Listing = iota // client ids
+	UIDs                   // uids with at least one client
+	Groups                 // groups with at least one member
+)
+
+// SortedAfter returns, sorted, up to limit keys of l that are greater than
+// after (every key when after is ""). Unlike the paginated listings, its
+// order is the keys' own, so pages of several registries (a cluster's nodes)
+// merge into one ordered walk. It reads every shard: O(n log n) per call.
+func (r *Registry[M]) SortedAfter(l Listing, after string, limit int) []string {
+	var keys []string
+	for i := range r.clients {
+		switch l {
+		case Clients:
+			keys = appendKeysAfter(&r.clients[i].mu, &r.clients[i].m, after, after != "", keys)
+		case UIDs:
+			keys = appendKeysAfter(&r.uids.shards[i].mu, &r.uids.shards[i].m, after, after != "", keys)
+		default:
+			keys = appendKeysAfter(&r.groups.shards[i].mu, &r.groups.shards[i].m, after, after != "", keys)
+		}
+	}
+	slices.Sort(keys)
+	if limit >= 0 && len(keys) > limit {
+		keys = keys[:limit]
+	}
+	return keys
+}

@@ -67,3 +67,7 @@ func checkServerFrame(op ws.OpCode, n int) {
 		panic("wsframe: opcode is not text, binary, close, ping or pong")
 	}
 }
+
+// Payload returns the frame's payload, without its header: a view of the
+// shared encoding that must not be modified.
+func (f *Frame) Payload() []byte { return f.b[len(f.b)-f.PayloadLen():] }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/cluster"
 	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/poller"
@@ -72,6 +73,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.gw.GRPC.Addr, "grpc-addr", "", "serve the replaced gateway's gRPC API here, e.g. :8182 (default: off)")
 	fs.StringVar(&c.grpcAllow, "grpc-allow", "127.0.0.0/8,::1/128", "comma-separated CIDRs of the peers allowed to call the gRPC API")
 	fs.BoolVar(&c.gw.GRPC.BinaryMessages, "grpc-binary-messages", false, "push gRPC messages as binary frames instead of text")
+	fs.StringVar(&c.gw.Cluster.NATSURL, "nats-url", "", "comma-separated NATS URLs of one NATS cluster: run as a node of a wsgate cluster (default: single node)")
+	fs.StringVar(&c.gw.Cluster.Name, "cluster", cluster.DefaultName, "cluster name: nodes see only nodes of the same name, so clusters can share a NATS")
+	fs.StringVar(&c.gw.Cluster.NodeID, "node-id", "", "this node's id, letters, digits, - and _ (default: random at start)")
+	fs.DurationVar(&c.gw.Cluster.Timeout, "cluster-timeout", cluster.DefaultTimeout, "how long a cluster-wide answer waits for the nodes")
+	fs.DurationVar(&c.gw.DrainDuration, "drain-duration", gateway.DefaultDrainDuration, "cluster mode: on shutdown, close clients with 1012 spread over this long")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
@@ -182,7 +188,11 @@ func run(args []string, stderr io.Writer) error {
 	case serveErr = <-served:
 		log.Error("server stopped", "err", serveErr)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	timeout := c.shutdownTimeout
+	if c.gw.Cluster.NATSURL != "" {
+		timeout += c.gw.DrainDuration // the clients' closes are spread first
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err = g.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {

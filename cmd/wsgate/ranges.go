@@ -76,6 +76,8 @@ func (c *config) checkRanges() error {
 		{"handshake-timeout", ws.HandshakeTimeout, 100 * time.Millisecond, 5 * time.Minute, ""},
 		{"write-timeout", ws.WriteTimeout, 100 * time.Millisecond, 10 * time.Minute, ""},
 		{"shutdown-timeout", c.shutdownTimeout, 100 * time.Millisecond, time.Hour, ""},
+		{"cluster-timeout", c.gw.Cluster.Timeout, 10 * time.Millisecond, time.Minute, ""},
+		{"drain-duration", c.gw.DrainDuration, 100 * time.Millisecond, time.Hour, ""},
 	} {
 		errs = append(errs, r.check())
 	}

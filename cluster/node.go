@@ -1,0 +1,438 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/wsframe"
+)
+
+// Hub is this node's view of the cluster: hub.Hub over every node. Create it
+// with New and stop it with Close.
+type Hub struct {
+	cfg     Config
+	log     *slog.Logger
+	self    string
+	tag     uint32
+	started time.Time
+	reg     *hub.Registry
+	local   *hub.Local
+	nc      *nats.Conn
+	members *members
+
+	subjAll, subjSelf, subjBeat string
+
+	in      chan *nats.Msg // direct and cluster-wide requests, in arrival order
+	stop    chan struct{}
+	done    sync.WaitGroup
+	closing sync.Once
+
+	dropped atomic.Int64 // requests NATS dropped for this node (slow consumer)
+	partial atomic.Int64 // answers that missed a node
+}
+
+var _ hub.Hub = (*Hub)(nil)
+
+// New joins the cluster cfg names, serving this node's registry reg. It does
+// not wait for NATS: a node that starts while NATS is down serves its own
+// clients and joins when NATS comes up.
+func New(reg *hub.Registry, cfg Config) (*Hub, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{
+		cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), self: cfg.NodeID, tag: tagOf(cfg.NodeID),
+		started: time.Now(), reg: reg, local: hub.NewLocal(reg), members: newMembers(),
+		subjAll:  "wsgate." + cfg.Name + ".all",
+		subjSelf: "wsgate." + cfg.Name + ".node." + cfg.NodeID,
+		subjBeat: "wsgate." + cfg.Name + ".hb",
+		in:       make(chan *nats.Msg, cfg.QueueLen),
+		stop:     make(chan struct{}),
+	}
+	h.nc, err = nats.Connect(cfg.NATSURL,
+		nats.Name("wsgate "+cfg.Name+"/"+cfg.NodeID),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectBufSize(-1), // nothing published during an outage is replayed after it
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			h.members.freeze()
+			h.log.Warn("NATS unreachable: serving this node's clients only", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			h.members.thaw(time.Now())
+			h.log.Info("NATS back: rejoining the cluster")
+			h.announce(nc, false)
+		}),
+		nats.ConnectHandler(func(nc *nats.Conn) { h.announce(nc, false) }), // a first connect after a failed one
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				h.dropped.Add(1)
+			}
+			h.log.Warn("NATS", "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.NATSURL, err)
+	}
+	if !h.nc.IsConnected() {
+		h.members.freeze()
+	}
+	// Direct and cluster-wide requests share one channel: handled in the
+	// order NATS delivered them.
+	for _, subj := range []string{h.subjSelf, h.subjAll} {
+		sub, err := h.nc.ChanSubscribe(subj, h.in)
+		if err != nil {
+			h.nc.Close()
+			return nil, fmt.Errorf("cluster: subscribe %s: %w", subj, err)
+		}
+		sub.SetPendingLimits(cfg.QueueLen, -1)
+	}
+	if _, err := h.nc.Subscribe(h.subjBeat, h.heard); err != nil {
+		h.nc.Close()
+		return nil, fmt.Errorf("cluster: subscribe %s: %w", h.subjBeat, err)
+	}
+	h.done.Add(2)
+	go h.serve()
+	go h.beat()
+	h.announce(h.nc, false)
+	return h, nil
+}
+
+// NewNodeID is a random node id.
+func NewNodeID() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:12] }
+
+// IDs returns the client id maker of node: random UUIDs that carry the node's
+// tag, so any node can tell the owner of a client id without asking
+// (poller.Config.NewID).
+func IDs(node string) func() string {
+	tag := tagOf(node)
+	return func() string { return newTaggedID(tag) }
+}
+
+// Self is this node's id.
+func (h *Hub) Self() string { return h.self }
+
+// Health says whether the cluster is reachable ("ok") or not ("degraded"),
+// and how many nodes this one knows, itself included.
+func (h *Hub) Health() (state string, nodes int) {
+	state = "ok"
+	if !h.nc.IsConnected() {
+		state = "degraded"
+	}
+	return state, len(h.members.ids()) + 1
+}
+
+// Nodes is GET /cluster/nodes: this node's id and every live node.
+func (h *Hub) Nodes() any {
+	return map[string]any{"self": h.self, "nodes": h.NodeList()}
+}
+
+// NodeList lists the live nodes, this one first.
+func (h *Hub) NodeList() []NodeInfo {
+	ws, api, conns := h.cfg.Describe()
+	self := NodeInfo{ID: h.self, WSAddr: ws, APIAddr: api, Connections: conns, UptimeS: time.Since(h.started).Seconds()}
+	return append([]NodeInfo{self}, h.members.infos(time.Now())...)
+}
+
+// Stats are the cluster's counters for /stats.
+func (h *Hub) Stats() map[string]int64 {
+	return map[string]int64{"cluster_dropped": h.dropped.Load(), "cluster_partial_answers": h.partial.Load()}
+}
+
+// Close tells the cluster this node is leaving, stops answering and closes
+// the NATS connection. Idempotent.
+func (h *Hub) Close() {
+	h.closing.Do(func() {
+		h.announce(h.nc, true)
+		h.nc.FlushTimeout(500 * time.Millisecond) // the goodbye, if NATS is there to take it
+		close(h.stop)
+		h.nc.Close()
+		h.done.Wait()
+	})
+}
+
+// announce publishes this node's heartbeat on nc (NATS callbacks pass their
+// connection: they may run before New has stored it).
+func (h *Hub) announce(nc *nats.Conn, leaving bool) {
+	ws, api, conns := h.cfg.Describe()
+	b, _ := json.Marshal(beat{ID: h.self, Tag: h.tag, WSAddr: ws, APIAddr: api,
+		Connections: conns, UptimeS: time.Since(h.started).Seconds(), Leaving: leaving})
+	nc.Publish(h.subjBeat, b) // an error means NATS is down: the next beat retries
+}
+
+// beat announces this node and drops silent ones, each Heartbeat.
+func (h *Hub) beat() {
+	defer h.done.Done()
+	t := time.NewTicker(h.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case now := <-t.C:
+			h.announce(h.nc, false)
+			for _, id := range h.members.expire(now.Add(-3 * h.cfg.Heartbeat)) {
+				h.log.Warn("node gone silent: dropped", "gone", id)
+			}
+		}
+	}
+}
+
+// heard records another node's heartbeat.
+func (h *Hub) heard(m *nats.Msg) {
+	var b beat
+	if json.Unmarshal(m.Data, &b) != nil || b.ID == h.self {
+		return
+	}
+	if b.Tag == h.tag {
+		h.log.Error("another node's id has this node's tag: client ids are ambiguous; give the nodes other ids", "other", b.ID)
+	}
+	if h.members.saw(b, time.Now()) {
+		h.log.Info("node joined", "joined", b.ID)
+	}
+}
+
+// serve handles the requests of other nodes, one at a time, in order.
+func (h *Hub) serve() {
+	defer h.done.Done()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case m := <-h.in:
+			var req request
+			if err := json.Unmarshal(m.Data, &req); err != nil {
+				h.log.Warn("malformed cluster request", "err", err)
+				continue
+			}
+			if req.From == h.self {
+				continue // a cluster-wide request of ours: its local part already ran
+			}
+			rep := h.safeApply(&req)
+			if m.Reply != "" {
+				b, _ := json.Marshal(rep)
+				h.nc.Publish(m.Reply, b)
+			}
+		}
+	}
+}
+
+// safeApply is apply for a request from the network: a malformed one (a
+// missing argument, a node of another version) gets an error reply, never a
+// panic of this node.
+func (h *Hub) safeApply(r *request) (rep reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			rep = reply{Node: h.self}
+			rep.setErr(fmt.Errorf("malformed %q request: %v", r.Op, p))
+		}
+	}()
+	return h.apply(context.Background(), r)
+}
+
+// apply runs one request on this node's registry.
+func (h *Hub) apply(ctx context.Context, r *request) reply {
+	rep := reply{Node: h.self}
+	var f *wsframe.Frame
+	if r.Payload != nil || r.Frame != 0 {
+		f = wsframe.NewFrame(r.Frame, r.Payload)
+	}
+	var err error
+	var n hub.Count
+	var s hub.Sent
+	var names hub.Names
+	switch r.Op {
+	case opSendAll:
+		s, err = h.local.SendAll(ctx, f, r.Exclude)
+		rep.N = s.Sent
+	case opSendClients:
+		s, err = h.local.SendClients(ctx, r.IDs, f)
+		rep.N = s.Sent
+	case opSendUIDs:
+		s, err = h.local.SendUIDs(ctx, r.Names, f)
+		rep.N = s.Sent
+	case opSendGroups:
+		s, err = h.local.SendGroups(ctx, r.Names, f, r.Exclude)
+		rep.N = s.Sent
+	case opBind:
+		err = h.local.BindUID(ctx, r.IDs[0], r.Names[0])
+	case opUnbind:
+		err = h.local.UnbindUID(ctx, r.IDs[0])
+	case opJoin:
+		err = h.local.JoinGroups(ctx, r.IDs[0], r.Names)
+	case opLeave:
+		err = h.local.LeaveGroups(ctx, r.IDs[0], r.Names)
+	case opDissolve:
+		n, err = h.local.DissolveGroup(ctx, r.Names[0])
+		rep.N = n.Count
+	case opCloseClient:
+		err = h.local.CloseClient(ctx, r.IDs[0], r.Code, r.Reason)
+	case opCloseUID:
+		n, err = h.local.CloseUID(ctx, r.Names[0], r.Code, r.Reason)
+		rep.N = n.Count
+	case opInfo:
+		var info hub.Info
+		if info, err = h.local.ClientInfo(ctx, r.IDs[0]); err == nil {
+			rep.Info = &info
+		}
+	case opCount:
+		n, err = h.local.ClientCount(ctx)
+		rep.N = n.Count
+	case opUIDOnline:
+		var on hub.Online
+		on, err = h.local.UIDOnline(ctx, r.Names[0])
+		rep.OK = on.Online
+	case opUIDClients:
+		names, err = h.local.UIDClients(ctx, r.Names[0])
+		rep.Names = names.Names
+	case opGroupClients:
+		names, err = h.local.GroupClients(ctx, r.Names[0])
+		rep.Names = names.Names
+	case opGroupUIDs:
+		names, err = h.local.GroupUIDs(ctx, r.Names[0])
+		rep.Names = names.Names
+	case opGroupCount:
+		n, err = h.local.GroupCount(ctx, r.Names[0])
+		rep.N = n.Count
+	case opList:
+		rep.Names, rep.More = h.listLocal(r.Listing, r.After, r.Limit)
+	default:
+		err = fmt.Errorf("unknown cluster operation %q (mixed versions?)", r.Op)
+	}
+	rep.setErr(err)
+	return rep
+}
+
+// listLocal returns up to limit of this node's names after after, in order,
+// and whether there are more (limit < 0: all of them).
+func (h *Hub) listLocal(l registry.Listing, after string, limit int) ([]string, bool) {
+	if limit < 0 {
+		return h.reg.SortedAfter(l, after, -1), false
+	}
+	names := h.reg.SortedAfter(l, after, limit+1)
+	if len(names) > limit {
+		return names[:limit], true
+	}
+	return names, false
+}
+
+// encode marshals r, refusing what NATS cannot carry.
+func (h *Hub) encode(r *request) ([]byte, error) {
+	r.From = h.self
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if max := h.nc.MaxPayload(); max > 0 && int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: the request is %d bytes, over NATS's max payload of %d", hub.ErrInvalid, len(b), max)
+	}
+	return b, nil
+}
+
+// everywhere runs r on every other live node and returns their replies, and
+// which nodes did not answer within the timeout (all of them while NATS is
+// unreachable). The caller runs the local part itself, first.
+func (h *Hub) everywhere(ctx context.Context, r *request) ([]reply, hub.Coverage, error) {
+	expected := h.members.ids()
+	if len(expected) == 0 {
+		return nil, hub.Coverage{}, nil
+	}
+	data, err := h.encode(r)
+	if err != nil {
+		return nil, hub.Coverage{}, err
+	}
+	inbox := h.nc.NewRespInbox()
+	sub, err := h.nc.SubscribeSync(inbox)
+	if err == nil {
+		defer sub.Unsubscribe()
+		err = h.nc.PublishRequest(h.subjAll, inbox, data)
+	}
+	if err != nil {
+		return nil, h.missing(expected), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	waiting := make(map[string]bool, len(expected))
+	for _, id := range expected {
+		waiting[id] = true
+	}
+	var replies []reply
+	for len(waiting) > 0 {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			break // the timeout: the rest are missing
+		}
+		var rep reply
+		if json.Unmarshal(m.Data, &rep) != nil {
+			continue
+		}
+		delete(waiting, rep.Node)
+		replies = append(replies, rep)
+	}
+	var still []string
+	for _, id := range expected {
+		if waiting[id] {
+			still = append(still, id)
+		}
+	}
+	return replies, h.missing(still), nil
+}
+
+// missing is the coverage of an answer that lacks nodes.
+func (h *Hub) missing(nodes []string) hub.Coverage {
+	if len(nodes) == 0 {
+		return hub.Coverage{}
+	}
+	h.partial.Add(1)
+	return hub.Coverage{Partial: true, MissingNodes: nodes}
+}
+
+// direct runs r on node and returns its reply; a node that does not answer
+// within the timeout is hub.ErrUnavailable.
+func (h *Hub) direct(ctx context.Context, node string, r *request) (reply, error) {
+	data, err := h.encode(r)
+	if err != nil {
+		return reply{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	m, err := h.nc.RequestWithContext(ctx, "wsgate."+h.cfg.Name+".node."+node, data)
+	if err != nil {
+		return reply{}, fmt.Errorf("%w: node %s: %v", hub.ErrUnavailable, node, err)
+	}
+	var rep reply
+	if err := json.Unmarshal(m.Data, &rep); err != nil {
+		return reply{}, fmt.Errorf("%w: node %s: malformed reply", hub.ErrUnavailable, node)
+	}
+	return rep, rep.errorOf()
+}
+
+// owner says where client id lives: here (""), on a live node, or nowhere
+// (hub.ErrNotFound: no live node issued it).
+func (h *Hub) owner(id string) (string, error) {
+	tag, ok := idTag(id)
+	switch {
+	case !ok:
+		return "", hub.ErrNotFound
+	case tag == h.tag:
+		return "", nil
+	}
+	if node, ok := h.members.owner(tag); ok {
+		return node, nil
+	}
+	return "", hub.ErrNotFound
+}
