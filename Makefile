@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest proto clean
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -34,7 +34,7 @@ test-norace:
 	$(GO) test -count=1 -timeout 5m $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./httpapi/ ./poller/...
+	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./httpapi/ ./poller/... ./cluster/
 
 FUZZTIME ?= 20s
 fuzz:
@@ -58,6 +58,7 @@ deps-check:
 	$(GO) list -deps ./registry | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/registry' && bad="$$bad registry(stdlib-only)"; \
 	$(GO) list -deps ./poller/... | grep -E 'wsgate/(registry|hub|httpapi)' && bad="$$bad poller"; \
 	$(GO) list -deps ./hub | grep -E 'wsgate/(poller|httpapi)' && bad="$$bad hub"; \
+	$(GO) list -deps ./cluster | grep -E 'cloudwego/netpoll|valyala/fasthttp|wsgate/(poller|httpapi|grpcapi|gateway)' && bad="$$bad cluster"; \
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
 	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
 	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
@@ -66,6 +67,10 @@ deps-check:
 
 loadtest:
 	bash scripts/loadtest.sh
+
+# A local cluster: NATS built from the Go module and three nodes (see the script).
+cluster:
+	bash scripts/cluster.sh
 
 # Regenerates the gRPC code from grpcapi/proto/gateway.proto (committed, so
 # building needs none of this): protoc (Debian: protobuf-compiler),

@@ -58,6 +58,20 @@ func ParseLocalAddrs(s string) ([]netip.Addr, error) {
 	return out, nil
 }
 
+// resolveTargets resolves a comma-separated list of ws:// URLs (the nodes of
+// a cluster, say).
+func resolveTargets(ctx context.Context, raw string) ([]target, error) {
+	var out []target
+	for _, u := range strings.Split(raw, ",") {
+		t, err := resolveTarget(ctx, strings.TrimSpace(u))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // target is a resolved WebSocket endpoint: where to connect and what to put
 // in the opening handshake.
 type target struct {

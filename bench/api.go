@@ -183,6 +183,18 @@ type serverCounts struct {
 }
 
 // counts reads GET /client/count, /uid/count and /group/total.
+// nodes asks GET /cluster/nodes for each node's connections; a single node
+// (or a server without the route) has none.
+func (a *apiClient) nodes() []NodeCount {
+	var v struct {
+		Nodes []NodeCount `json:"nodes"`
+	}
+	if a.getJSON("/cluster/nodes", &v) != nil {
+		return nil
+	}
+	return v.Nodes
+}
+
 func (a *apiClient) counts() (serverCounts, error) {
 	var c serverCounts
 	for _, q := range []struct {

@@ -183,7 +183,7 @@ func (c *Config) validate() error {
 func flagSet(name string, c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.WS, "ws", "", "WebSocket URL of the server (default ws://127.0.0.1:8282/)")
+	fs.StringVar(&c.WS, "ws", "", "WebSocket URL of the server, or comma-separated URLs of a cluster's nodes: clients go round-robin (default ws://127.0.0.1:8282/)")
 	fs.StringVar(&c.API, "api", "", "REST API base URL (default http://127.0.0.1:8283)")
 	fs.StringVar(&c.APIToken, "api-token", "", "bearer token for the REST API")
 	fs.StringVar(&c.GRPC, "grpc", "", "api scenario: send with the gRPC API's SendMessageToClient at HOST:PORT instead of POST /send/client")

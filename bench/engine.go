@@ -15,7 +15,7 @@ import (
 // engineConfig is what one engine (one process's share of the clients)
 // needs. It travels to child processes as JSON.
 type engineConfig struct {
-	URL              string        `json:"url"`               // ws:// target
+	URL              string        `json:"url"`               // ws:// targets, comma-separated: clients go round-robin
 	LocalAddrs       []string      `json:"local_addrs"`       // source addresses, chosen by global index
 	Loops            int           `json:"loops"`             // event-loop goroutines (0: 1)
 	Capacity         int           `json:"capacity"`          // clients this engine may ever hold
@@ -93,7 +93,7 @@ func (s *engineStats) add(o engineStats) {
 // every goroutine the engine started.
 type Engine struct {
 	cfg   engineConfig
-	tgt   target
+	tgts  []target // client with fleet-wide index i connects to tgts[i%len(tgts)]
 	local []netip.Addr
 	loops []*loop
 
@@ -127,11 +127,11 @@ func newEngine(cfg engineConfig) (*Engine, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tgt, err := resolveTarget(ctx, cfg.URL)
+	tgts, err := resolveTargets(ctx, cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, tgt: tgt}
+	e := &Engine{cfg: cfg, tgts: tgts}
 	for _, s := range cfg.LocalAddrs {
 		a, err := netip.ParseAddr(s)
 		if err != nil {

@@ -63,7 +63,7 @@ type loop struct {
 	hbDue       float64
 	quit        bool
 
-	remote syscall.Sockaddr   // the target; per loop: Connect writes into it
+	remotes []syscall.Sockaddr // the targets, as e.tgts; per loop: Connect writes into them
 	local  []syscall.Sockaddr // source addresses, likewise per loop
 	rbuf   []byte
 	wbuf   []byte
@@ -104,7 +104,7 @@ func newLoop(e *Engine, index, capacity, inflightMax int) (*loop, error) {
 		e: e, index: index, epfd: epfd,
 		clients:     make([]client, 0, capacity),
 		inflightMax: inflightMax,
-		remote:      sockaddr(e.tgt.addr.Addr(), e.tgt.addr.Port()),
+		remotes:     sockaddrs(e.tgts),
 		rbuf:        make([]byte, readBufSize),
 		rng:         newRand(),
 		cmds:        make(chan func(), 4),
@@ -225,7 +225,8 @@ func (l *loop) dial(slot int32, now int64) {
 	l.inflight++
 	l.counts.inc(cAttempts)
 	family := syscall.AF_INET
-	if _, v6 := l.remote.(*syscall.SockaddrInet6); v6 {
+	remote := l.remotes[l.globalIndex(slot)%len(l.remotes)]
+	if _, v6 := remote.(*syscall.SockaddrInet6); v6 {
 		family = syscall.AF_INET6
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
@@ -243,7 +244,7 @@ func (l *loop) dial(slot int32, now int64) {
 			return
 		}
 	}
-	if err := syscall.Connect(fd, l.remote); err != nil && err != syscall.EINPROGRESS {
+	if err := syscall.Connect(fd, remote); err != nil && err != syscall.EINPROGRESS {
 		l.failErrno(slot, err)
 		return
 	}
@@ -260,6 +261,15 @@ func (l *loop) dial(slot int32, now int64) {
 		}
 	}
 	c.key = newKey(random)
+}
+
+// sockaddrs converts targets to the socket addresses Connect takes.
+func sockaddrs(tgts []target) []syscall.Sockaddr {
+	out := make([]syscall.Sockaddr, len(tgts))
+	for i, t := range tgts {
+		out[i] = sockaddr(t.addr.Addr(), t.addr.Port())
+	}
+	return out
 }
 
 // ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT from linux/in.h (not in
@@ -291,7 +301,7 @@ func (l *loop) event(slot int32, ev uint32, now int64) {
 			return
 		}
 		c.state = stHandshake
-		l.wbuf = appendUpgradeRequest(l.wbuf[:0], &l.e.tgt, &c.key)
+		l.wbuf = appendUpgradeRequest(l.wbuf[:0], &l.e.tgts[l.globalIndex(slot)%len(l.e.tgts)], &c.key)
 		l.write(slot, l.wbuf)
 		return
 	}

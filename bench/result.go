@@ -72,6 +72,16 @@ type ConnectResult struct {
 	UpgradesPerSec float64           `json:"upgrades_per_sec"`
 	Handshake      LatencySummary    `json:"handshake"`
 	HandshakeHist  Histogram         `json:"handshake_histogram"`
+	// Nodes is each cluster node's connection count after the connect, as
+	// GET /cluster/nodes on -api answered (empty for a single node).
+	Nodes []NodeCount `json:"nodes,omitempty"`
+}
+
+// NodeCount is one cluster node's connections.
+type NodeCount struct {
+	ID          string `json:"id"`
+	WSAddr      string `json:"ws_addr"`
+	Connections int64  `json:"connections"`
 }
 
 // IdlePoint is the server's state with Open idle connections. Per-connection
@@ -196,6 +206,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		row("upgrades/s", "%.0f (%.2f s)", c.UpgradesPerSec, c.Seconds)
 		row("handshake p50 / p99 / max", "%.2f / %.2f / %.2f ms", c.Handshake.P50, c.Handshake.P99, c.Handshake.Max)
 		row("failures", "%d %s", c.Failed, mapText(c.Failures))
+		for _, n := range c.Nodes {
+			row("node "+n.ID, "%d connections (%s)", n.Connections, n.WSAddr)
+		}
 		if c.Unfinished > 0 {
 			row("UNFINISHED", "%d still connecting when the wait ended", c.Unfinished)
 		}

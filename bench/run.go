@@ -96,13 +96,15 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 
 // newRunEnv checks the target and limits before anything connects.
 func newRunEnv(ctx context.Context, cfg *Config, log io.Writer) (*runEnv, error) {
-	tgt, err := resolveTarget(ctx, cfg.WS)
+	tgts, err := resolveTargets(ctx, cfg.WS)
 	if err != nil {
 		return nil, err
 	}
 	local, _ := ParseLocalAddrs(cfg.LocalAddrs) // validated
-	if err := checkLocalAddrs(tgt, local); err != nil {
-		return nil, err
+	for _, tgt := range tgts {
+		if err := checkLocalAddrs(tgt, local); err != nil {
+			return nil, err
+		}
 	}
 	capacity := cfg.N
 	if len(cfg.Sweep) > 0 {

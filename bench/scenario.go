@@ -69,6 +69,7 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	if c.Seconds > 0 {
 		c.UpgradesPerSec = float64(c.Opened) / c.Seconds
 	}
+	c.Nodes = env.api.nodes()
 	env.logf("%d opened, %d failed, %.0f upgrades/s", c.Opened, c.Failed, c.UpgradesPerSec)
 	return c, nil
 }
