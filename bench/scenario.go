@@ -25,6 +25,22 @@ func (env *runEnv) openFleet(ctx context.Context, res *Result, capacity, n, stre
 	return f, err
 }
 
+// nodeCounts asks a cluster for its nodes' connections; the other nodes'
+// counts come with their heartbeats, so it waits (up to 3 s) until they add
+// up to at least opened.
+func (env *runEnv) nodeCounts(opened uint64) []NodeCount {
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		nodes := env.api.nodes()
+		var sum uint64
+		for _, n := range nodes {
+			sum += uint64(n.Connections)
+		}
+		if len(nodes) == 0 || sum >= opened || time.Now().After(deadline) {
+			return nodes
+		}
+	}
+}
+
 // connectMore opens n more stable clients and waits for them to settle.
 func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectResult, error) {
 	before, err := f.stats(true)
@@ -69,7 +85,7 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	if c.Seconds > 0 {
 		c.UpgradesPerSec = float64(c.Opened) / c.Seconds
 	}
-	c.Nodes = env.api.nodes()
+	c.Nodes = env.nodeCounts(c.Opened)
 	env.logf("%d opened, %d failed, %.0f upgrades/s", c.Opened, c.Failed, c.UpgradesPerSec)
 	return c, nil
 }

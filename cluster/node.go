@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,15 @@ type Hub struct {
 	subjAll, subjSelf, subjBeat string
 
 	in      chan *nats.Msg // direct and cluster-wide requests, in arrival order
+
+	// Replies to this node's cluster-wide requests come to one wildcard
+	// subscription, <replyPrefix>*, and are routed by their last token to
+	// the request waiting for them (a subscription per request would cost
+	// NATS a SUB and an UNSUB, and its subject cache, each time).
+	replyPrefix string
+	replySeq    atomic.Uint64
+	repliesMu   sync.Mutex
+	replies     map[string]chan *nats.Msg // guarded by repliesMu
 	stop    chan struct{}
 	done    sync.WaitGroup
 	closing sync.Once
@@ -61,6 +71,7 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 		subjBeat: "wsgate." + cfg.Name + ".hb",
 		in:       make(chan *nats.Msg, cfg.QueueLen),
 		stop:     make(chan struct{}),
+		replies:  map[string]chan *nats.Msg{},
 	}
 	h.nc, err = nats.Connect(cfg.NATSURL,
 		nats.Name("wsgate "+cfg.Name+"/"+cfg.NodeID),
@@ -104,6 +115,11 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 	if _, err := h.nc.Subscribe(h.subjBeat, h.heard); err != nil {
 		h.nc.Close()
 		return nil, fmt.Errorf("cluster: subscribe %s: %w", h.subjBeat, err)
+	}
+	h.replyPrefix = nats.NewInbox() + "."
+	if _, err := h.nc.Subscribe(h.replyPrefix+"*", h.routeReply); err != nil {
+		h.nc.Close()
+		return nil, fmt.Errorf("cluster: subscribe %s*: %w", h.replyPrefix, err)
 	}
 	h.done.Add(2)
 	go h.serve()
@@ -355,33 +371,41 @@ func (h *Hub) everywhere(ctx context.Context, r *request) ([]reply, hub.Coverage
 	if err != nil {
 		return nil, hub.Coverage{}, err
 	}
-	inbox := h.nc.NewRespInbox()
-	sub, err := h.nc.SubscribeSync(inbox)
-	if err == nil {
-		defer sub.Unsubscribe()
-		err = h.nc.PublishRequest(h.subjAll, inbox, data)
-	}
-	if err != nil {
+	token := strconv.FormatUint(h.replySeq.Add(1), 36)
+	got := make(chan *nats.Msg, len(expected))
+	h.repliesMu.Lock()
+	h.replies[token] = got
+	h.repliesMu.Unlock()
+	defer func() {
+		h.repliesMu.Lock()
+		delete(h.replies, token)
+		h.repliesMu.Unlock()
+	}()
+	if err := h.nc.PublishRequest(h.subjAll, h.replyPrefix+token, data); err != nil {
 		return nil, h.missing(expected), nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-	defer cancel()
+	timer := time.NewTimer(h.cfg.Timeout)
+	defer timer.Stop()
 	waiting := make(map[string]bool, len(expected))
 	for _, id := range expected {
 		waiting[id] = true
 	}
 	var replies []reply
+wait:
 	for len(waiting) > 0 {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			break // the timeout: the rest are missing
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-timer.C:
+			break wait // the rest are missing
+		case m := <-got:
+			var rep reply
+			if json.Unmarshal(m.Data, &rep) != nil {
+				continue
+			}
+			delete(waiting, rep.Node)
+			replies = append(replies, rep)
 		}
-		var rep reply
-		if json.Unmarshal(m.Data, &rep) != nil {
-			continue
-		}
-		delete(waiting, rep.Node)
-		replies = append(replies, rep)
 	}
 	var still []string
 	for _, id := range expected {
@@ -390,6 +414,21 @@ func (h *Hub) everywhere(ctx context.Context, r *request) ([]reply, hub.Coverage
 		}
 	}
 	return replies, h.missing(still), nil
+}
+
+// routeReply hands a reply to the request waiting for it; a late one (its
+// request gave up) is dropped.
+func (h *Hub) routeReply(m *nats.Msg) {
+	token := m.Subject[len(h.replyPrefix):]
+	h.repliesMu.Lock()
+	got := h.replies[token]
+	h.repliesMu.Unlock()
+	if got != nil {
+		select {
+		case got <- m:
+		default: // more replies than nodes expected: a node that just joined
+		}
+	}
 }
 
 // missing is the coverage of an answer that lacks nodes.
