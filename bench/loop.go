@@ -64,10 +64,10 @@ type loop struct {
 	quit        bool
 
 	remotes []syscall.Sockaddr // the targets, as e.tgts; per loop: Connect writes into them
-	local  []syscall.Sockaddr // source addresses, likewise per loop
-	rbuf   []byte
-	wbuf   []byte
-	rng    *rand.Rand
+	local   []syscall.Sockaddr // source addresses, likewise per loop
+	rbuf    []byte
+	wbuf    []byte
+	rng     *rand.Rand
 
 	cmds   chan func()
 	exited chan struct{}

@@ -35,7 +35,7 @@ type Hub struct {
 
 	subjAll, subjSelf, subjBeat string
 
-	in      chan *nats.Msg // direct and cluster-wide requests, in arrival order
+	in chan *nats.Msg // direct and cluster-wide requests, in arrival order
 
 	// Replies to this node's cluster-wide requests come to one wildcard
 	// subscription, <replyPrefix>*, and are routed by their last token to
@@ -45,9 +45,9 @@ type Hub struct {
 	replySeq    atomic.Uint64
 	repliesMu   sync.Mutex
 	replies     map[string]chan *nats.Msg // guarded by repliesMu
-	stop    chan struct{}
-	done    sync.WaitGroup
-	closing sync.Once
+	stop        chan struct{}
+	done        sync.WaitGroup
+	closing     sync.Once
 
 	dropped atomic.Int64 // requests NATS dropped for this node (slow consumer)
 	partial atomic.Int64 // answers that missed a node
