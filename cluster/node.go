@@ -79,6 +79,7 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(-1), // nothing published during an outage is replayed after it
+		nats.NoEcho(),             // this node's cluster-wide requests and beats are not sent back to it
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			h.members.freeze()
 			h.log.Warn("NATS unreachable: serving this node's clients only", "err", err)
@@ -236,7 +237,7 @@ func (h *Hub) serve() {
 				continue
 			}
 			if req.From == h.self {
-				continue // a cluster-wide request of ours: its local part already ran
+				continue // one of ours (NoEcho keeps them away, but a server may not honour it)
 			}
 			rep := h.safeApply(&req)
 			if m.Reply != "" {
