@@ -79,7 +79,7 @@ func TestMalformedRequestCostsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &Hub{self: "n1", reg: reg, local: hub.NewLocal(reg)}
-	for _, op := range []string{opBind, opJoin, opInfo, opDissolve, opUIDOnline, "no-such-op"} {
+	for _, op := range []string{opBind, opJoin, opInfo, opDissolve, opUIDOnline, opSendAll, opSendUIDs, "no-such-op"} {
 		if rep := h.safeApply(&request{Op: op}); rep.ErrKey == "" {
 			t.Errorf("%s without arguments: no error in %+v", op, rep)
 		}

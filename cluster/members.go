@@ -34,7 +34,7 @@ func (m *members) saw(b beat, now time.Time) (isNew bool) {
 	if b.Leaving {
 		if known {
 			delete(m.nodes, b.ID)
-			delete(m.byTag, old.beat.Tag)
+			m.untag(old.beat.Tag, b.ID)
 		}
 		return false
 	}
@@ -55,11 +55,19 @@ func (m *members) expire(cutoff time.Time) []string {
 	for id, n := range m.nodes {
 		if n.seen.Before(cutoff) {
 			delete(m.nodes, id)
-			delete(m.byTag, n.beat.Tag)
+			m.untag(n.beat.Tag, id)
 			gone = append(gone, id)
 		}
 	}
 	return gone
+}
+
+// untag forgets tag, if it is still id's (another node may have the same
+// tag: the collision is logged when heard). Caller holds mu.
+func (m *members) untag(tag uint32, id string) {
+	if m.byTag[tag] == id {
+		delete(m.byTag, tag)
+	}
 }
 
 // freeze stops expiry while NATS is unreachable; thaw restarts it, giving

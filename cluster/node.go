@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
@@ -49,7 +49,7 @@ type Hub struct {
 	done        sync.WaitGroup
 	closing     sync.Once
 
-	dropped atomic.Int64 // requests NATS dropped for this node (slow consumer)
+	subs    []*nats.Subscription // the request subscriptions: their Dropped counts are the slow-consumer drops
 	partial atomic.Int64 // answers that missed a node
 }
 
@@ -89,12 +89,12 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 			h.log.Info("NATS back: rejoining the cluster")
 			h.announce(nc, false)
 		}),
-		nats.ConnectHandler(func(nc *nats.Conn) { h.announce(nc, false) }), // a first connect after a failed one
+		nats.ConnectHandler(func(nc *nats.Conn) { // a first connect after a failed one
+			h.members.thaw(time.Now())
+			h.announce(nc, false)
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			if errors.Is(err, nats.ErrSlowConsumer) {
-				h.dropped.Add(1)
-			}
-			h.log.Warn("NATS", "err", err)
+			h.log.Warn("NATS", "err", err) // a slow consumer is counted by Stats
 		}),
 	)
 	if err != nil {
@@ -112,6 +112,7 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 			return nil, fmt.Errorf("cluster: subscribe %s: %w", subj, err)
 		}
 		sub.SetPendingLimits(cfg.QueueLen, -1)
+		h.subs = append(h.subs, sub)
 	}
 	if _, err := h.nc.Subscribe(h.subjBeat, h.heard); err != nil {
 		h.nc.Close()
@@ -126,6 +127,12 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 	go h.serve()
 	go h.beat()
 	h.announce(h.nc, false)
+	if h.nc.IsConnected() {
+		// The others answer a newcomer's beat at once: give them the time of
+		// a cluster-wide answer, so the first sends through this node already
+		// reach their clients.
+		time.Sleep(min(cfg.Timeout, cfg.Heartbeat))
+	}
 	return h, nil
 }
 
@@ -167,18 +174,24 @@ func (h *Hub) NodeList() []NodeInfo {
 
 // Stats are the cluster's counters for /stats.
 func (h *Hub) Stats() map[string]int64 {
-	return map[string]int64{"cluster_dropped": h.dropped.Load(), "cluster_partial_answers": h.partial.Load()}
+	var dropped int64
+	for _, sub := range h.subs {
+		if n, err := sub.Dropped(); err == nil {
+			dropped += int64(n)
+		}
+	}
+	return map[string]int64{"cluster_dropped": dropped, "cluster_partial_answers": h.partial.Load()}
 }
 
 // Close tells the cluster this node is leaving, stops answering and closes
 // the NATS connection. Idempotent.
 func (h *Hub) Close() {
 	h.closing.Do(func() {
+		close(h.stop)
+		h.done.Wait() // no beat can follow the goodbye
 		h.announce(h.nc, true)
 		h.nc.FlushTimeout(500 * time.Millisecond) // the goodbye, if NATS is there to take it
-		close(h.stop)
 		h.nc.Close()
-		h.done.Wait()
 	})
 }
 
@@ -191,17 +204,22 @@ func (h *Hub) announce(nc *nats.Conn, leaving bool) {
 	nc.Publish(h.subjBeat, b) // an error means NATS is down: the next beat retries
 }
 
-// beat announces this node and drops silent ones, each Heartbeat.
+// beat announces this node each Heartbeat and drops, checking four times as
+// often, the nodes silent for three heartbeats.
 func (h *Hub) beat() {
 	defer h.done.Done()
-	t := time.NewTicker(h.cfg.Heartbeat)
+	t := time.NewTicker(h.cfg.Heartbeat / 4)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-h.stop:
 			return
 		case now := <-t.C:
-			h.announce(h.nc, false)
+			if now.Sub(last) >= h.cfg.Heartbeat-h.cfg.Heartbeat/8 {
+				h.announce(h.nc, false)
+				last = now
+			}
 			for _, id := range h.members.expire(now.Add(-3 * h.cfg.Heartbeat)) {
 				h.log.Warn("node gone silent: dropped", "gone", id)
 			}
@@ -220,6 +238,7 @@ func (h *Hub) heard(m *nats.Msg) {
 	}
 	if h.members.saw(b, time.Now()) {
 		h.log.Info("node joined", "joined", b.ID)
+		h.announce(h.nc, false) // the newcomer learns of this node now, not a heartbeat later
 	}
 }
 
@@ -241,8 +260,9 @@ func (h *Hub) serve() {
 			}
 			rep := h.safeApply(&req)
 			if m.Reply != "" {
-				b, _ := json.Marshal(rep)
-				h.nc.Publish(m.Reply, b)
+				if err := h.nc.Publish(m.Reply, h.fit(&rep)); err != nil {
+					h.log.Warn("cluster reply not sent", "op", req.Op, "err", err)
+				}
 			}
 		}
 	}
@@ -265,7 +285,12 @@ func (h *Hub) safeApply(r *request) (rep reply) {
 func (h *Hub) apply(ctx context.Context, r *request) reply {
 	rep := reply{Node: h.self}
 	var f *wsframe.Frame
-	if r.Payload != nil || r.Frame != 0 {
+	switch r.Op {
+	case opSendAll, opSendClients, opSendUIDs, opSendGroups:
+		if r.Frame != ws.OpText && r.Frame != ws.OpBinary {
+			rep.setErr(fmt.Errorf("%s without a text or binary message", r.Op))
+			return rep
+		}
 		f = wsframe.NewFrame(r.Frame, r.Payload)
 	}
 	var err error
@@ -334,12 +359,28 @@ func (h *Hub) apply(ctx context.Context, r *request) reply {
 	return rep
 }
 
-// listLocal returns up to limit of this node's names after after, in order,
-// and whether there are more (limit < 0: all of them).
-func (h *Hub) listLocal(l registry.Listing, after string, limit int) ([]string, bool) {
-	if limit < 0 {
-		return h.reg.SortedAfter(l, after, -1), false
+// fit encodes a reply within NATS's max payload: a listing too long for it
+// is cut (More set, so the merge stops at its last name), anything else
+// that cannot fit becomes an error reply.
+func (h *Hub) fit(rep *reply) []byte {
+	max := h.nc.MaxPayload()
+	for {
+		b, _ := json.Marshal(rep)
+		if max <= 0 || int64(len(b)) <= max-512 {
+			return b
+		}
+		if len(rep.Names) > 1 {
+			rep.Names, rep.More = rep.Names[:len(rep.Names)/2], true
+			continue
+		}
+		*rep = reply{Node: rep.Node}
+		rep.setErr(fmt.Errorf("the reply is over NATS's max payload of %d bytes", max))
 	}
+}
+
+// listLocal returns up to limit of this node's names after after, in order,
+// and whether there are more.
+func (h *Hub) listLocal(l registry.Listing, after string, limit int) ([]string, bool) {
 	names := h.reg.SortedAfter(l, after, limit+1)
 	if len(names) > limit {
 		return names[:limit], true
@@ -363,15 +404,8 @@ func (h *Hub) encode(r *request) ([]byte, error) {
 // everywhere runs r on every other live node and returns their replies, and
 // which nodes did not answer within the timeout (all of them while NATS is
 // unreachable). The caller runs the local part itself, first.
-func (h *Hub) everywhere(ctx context.Context, r *request) ([]reply, hub.Coverage, error) {
+func (h *Hub) everywhere(ctx context.Context, data []byte) ([]reply, hub.Coverage) {
 	expected := h.members.ids()
-	if len(expected) == 0 {
-		return nil, hub.Coverage{}, nil
-	}
-	data, err := h.encode(r)
-	if err != nil {
-		return nil, hub.Coverage{}, err
-	}
 	token := strconv.FormatUint(h.replySeq.Add(1), 36)
 	got := make(chan *nats.Msg, len(expected))
 	h.repliesMu.Lock()
@@ -383,7 +417,7 @@ func (h *Hub) everywhere(ctx context.Context, r *request) ([]reply, hub.Coverage
 		h.repliesMu.Unlock()
 	}()
 	if err := h.nc.PublishRequest(h.subjAll, h.replyPrefix+token, data); err != nil {
-		return nil, h.missing(expected), nil
+		return nil, h.missing(expected)
 	}
 	timer := time.NewTimer(h.cfg.Timeout)
 	defer timer.Stop()
@@ -408,13 +442,24 @@ wait:
 			replies = append(replies, rep)
 		}
 	}
+	// A node that failed (not one that refused invalid input, which every
+	// node refuses alike) counts as missing: its part of the answer is.
 	var still []string
+	ok := replies[:0]
+	for _, rep := range replies {
+		if rep.ErrKey == "error" {
+			h.log.Warn("a node failed a cluster request", "failed", rep.Node, "err", rep.ErrMsg)
+			waiting[rep.Node] = true
+			continue
+		}
+		ok = append(ok, rep)
+	}
 	for _, id := range expected {
 		if waiting[id] {
 			still = append(still, id)
 		}
 	}
-	return replies, h.missing(still), nil
+	return ok, h.missing(still)
 }
 
 // routeReply hands a reply to the request waiting for it; a late one (its
@@ -443,11 +488,7 @@ func (h *Hub) missing(nodes []string) hub.Coverage {
 
 // direct runs r on node and returns its reply; a node that does not answer
 // within the timeout is hub.ErrUnavailable.
-func (h *Hub) direct(ctx context.Context, node string, r *request) (reply, error) {
-	data, err := h.encode(r)
-	if err != nil {
-		return reply{}, err
-	}
+func (h *Hub) direct(ctx context.Context, node string, data []byte) (reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	m, err := h.nc.RequestWithContext(ctx, "wsgate."+h.cfg.Name+".node."+node, data)

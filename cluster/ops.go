@@ -22,8 +22,8 @@ func sum(n int, replies []reply) int {
 	return n
 }
 
-// firstErr returns the first reply's error (a node refused what every node
-// was asked: the same refusal everywhere, as they validate alike).
+// firstErr returns the first reply's error: a refusal of invalid input,
+// which every node gives alike (everywhere turned failures into missing nodes).
 func firstErr(replies []reply) error {
 	for _, r := range replies {
 		if err := r.errorOf(); err != nil {
@@ -33,31 +33,34 @@ func firstErr(replies []reply) error {
 	return nil
 }
 
-// sent runs a cluster-wide send whose local part is done.
-func (h *Hub) sent(ctx context.Context, local hub.Sent, err error, r *request) (hub.Sent, error) {
+// sent runs a cluster-wide send: the request is encoded first (a message
+// NATS cannot carry is refused before anyone gets it), then the local part,
+// then every other node.
+func (h *Hub) sent(ctx context.Context, r *request, local func() (hub.Sent, error)) (hub.Sent, error) {
+	data, err := h.encode(r)
 	if err != nil {
 		return hub.Sent{}, err
 	}
-	replies, cov, err := h.everywhere(ctx, r)
+	mine, err := local()
 	if err != nil {
 		return hub.Sent{}, err
 	}
-	return hub.Sent{Sent: sum(local.Sent, replies), Coverage: cov}, firstErr(replies)
+	replies, cov := h.everywhere(ctx, data)
+	return hub.Sent{Sent: sum(mine.Sent, replies), Coverage: cov}, firstErr(replies)
 }
 
 func (h *Hub) SendAll(ctx context.Context, f *wsframe.Frame, exclude []string) (hub.Sent, error) {
-	local, err := h.local.SendAll(ctx, f, exclude)
-	return h.sent(ctx, local, err, (&request{Op: opSendAll, Exclude: exclude}).withFrame(f))
+	return h.sent(ctx, (&request{Op: opSendAll, Exclude: exclude}).withFrame(f), func() (hub.Sent, error) { return h.local.SendAll(ctx, f, exclude) })
 }
 
 func (h *Hub) SendUIDs(ctx context.Context, uids []string, f *wsframe.Frame) (hub.Sent, error) {
-	local, err := h.local.SendUIDs(ctx, uids, f)
-	return h.sent(ctx, local, err, (&request{Op: opSendUIDs, Names: uids}).withFrame(f))
+	return h.sent(ctx, (&request{Op: opSendUIDs, Names: uids}).withFrame(f), func() (hub.Sent, error) { return h.local.SendUIDs(ctx, uids, f) })
 }
 
 func (h *Hub) SendGroups(ctx context.Context, groups []string, f *wsframe.Frame, exclude []string) (hub.Sent, error) {
-	local, err := h.local.SendGroups(ctx, groups, f, exclude)
-	return h.sent(ctx, local, err, (&request{Op: opSendGroups, Names: groups, Exclude: exclude}).withFrame(f))
+	return h.sent(ctx, (&request{Op: opSendGroups, Names: groups, Exclude: exclude}).withFrame(f), func() (hub.Sent, error) {
+		return h.local.SendGroups(ctx, groups, f, exclude)
+	})
 }
 
 // SendClients sends to each client on its owner: the local ones here, the
@@ -75,6 +78,14 @@ func (h *Hub) SendClients(ctx context.Context, ids []string, f *wsframe.Frame) (
 			there[node] = append(there[node], id)
 		}
 	}
+	requests := map[string][]byte{}
+	for node, ids := range there {
+		data, err := h.encode((&request{Op: opSendClients, IDs: ids}).withFrame(f))
+		if err != nil {
+			return hub.Sent{}, err // refused before anyone got it
+		}
+		requests[node] = data
+	}
 	total := hub.Sent{}
 	if len(here) > 0 {
 		s, err := h.local.SendClients(ctx, here, f)
@@ -85,7 +96,7 @@ func (h *Hub) SendClients(ctx context.Context, ids []string, f *wsframe.Frame) (
 	}
 	var missing []string
 	for _, node := range sortedKeys(there) {
-		rep, err := h.direct(ctx, node, (&request{Op: opSendClients, IDs: there[node]}).withFrame(f))
+		rep, err := h.direct(ctx, node, requests[node])
 		if err != nil {
 			missing = append(missing, node)
 			continue
@@ -106,7 +117,11 @@ func (h *Hub) onOwner(ctx context.Context, id string, r *request, local func() e
 		return reply{}, local()
 	}
 	r.IDs = []string{id}
-	return h.direct(ctx, node, r)
+	data, err := h.encode(r)
+	if err != nil {
+		return reply{}, err
+	}
+	return h.direct(ctx, node, data)
 }
 
 func (h *Hub) BindUID(ctx context.Context, id, uid string) error {
@@ -146,16 +161,23 @@ func (h *Hub) ClientInfo(ctx context.Context, id string) (hub.Info, error) {
 	return info, err
 }
 
+// ask encodes r and asks every other node.
+func (h *Hub) ask(ctx context.Context, r *request) ([]reply, hub.Coverage, error) {
+	data, err := h.encode(r)
+	if err != nil {
+		return nil, hub.Coverage{}, err
+	}
+	replies, cov := h.everywhere(ctx, data)
+	return replies, cov, firstErr(replies)
+}
+
 // counted runs a cluster-wide operation that answers a count.
 func (h *Hub) counted(ctx context.Context, local hub.Count, err error, r *request) (hub.Count, error) {
 	if err != nil {
 		return hub.Count{}, err
 	}
-	replies, cov, err := h.everywhere(ctx, r)
-	if err != nil {
-		return hub.Count{}, err
-	}
-	return hub.Count{Count: sum(local.Count, replies), Coverage: cov}, firstErr(replies)
+	replies, cov, err := h.ask(ctx, r)
+	return hub.Count{Count: sum(local.Count, replies), Coverage: cov}, err
 }
 
 func (h *Hub) DissolveGroup(ctx context.Context, group string) (hub.Count, error) {
@@ -178,14 +200,30 @@ func (h *Hub) GroupCount(ctx context.Context, group string) (hub.Count, error) {
 	return h.counted(ctx, local, err, &request{Op: opGroupCount, Names: []string{group}})
 }
 
-// distinct counts the distinct names of a listing over every node.
+// distinctPage is how many names one round of a distinct count asks each
+// node for (replies too long for NATS come back cut, and the walk goes on).
+const distinctPage = 100000
+
+// distinct counts the distinct names of a listing over every node: a walk
+// of the merged, name-ordered listing in big pages.
 func (h *Hub) distinct(ctx context.Context, l registry.Listing) (hub.Count, error) {
-	names, _ := h.listLocal(l, "", -1)
-	replies, cov, err := h.everywhere(ctx, &request{Op: opList, Listing: l, Limit: -1})
-	if err != nil {
-		return hub.Count{}, err
+	var total hub.Count
+	missing := map[string]bool{}
+	for after, more := "", true; more; {
+		items, next, cov, err := h.merged(ctx, l, after, distinctPage)
+		if err != nil {
+			return hub.Count{}, err
+		}
+		for _, n := range cov.MissingNodes {
+			missing[n] = true
+		}
+		total.Count += len(items)
+		after, more = next, next != ""
 	}
-	return hub.Count{Count: len(union(names, replies)), Coverage: cov}, nil
+	if len(missing) > 0 {
+		total.Coverage = hub.Coverage{Partial: true, MissingNodes: sortedKeys(missing)}
+	}
+	return total, nil
 }
 
 func (h *Hub) UIDCount(ctx context.Context) (hub.Count, error) { return h.distinct(ctx, registry.UIDs) }
@@ -199,7 +237,7 @@ func (h *Hub) UIDOnline(ctx context.Context, uid string) (hub.Online, error) {
 	if err != nil || local.Online {
 		return local, err
 	}
-	replies, cov, err := h.everywhere(ctx, &request{Op: opUIDOnline, Names: []string{uid}})
+	replies, cov, err := h.ask(ctx, &request{Op: opUIDOnline, Names: []string{uid}})
 	if err != nil {
 		return hub.Online{}, err
 	}
@@ -217,11 +255,8 @@ func (h *Hub) names(ctx context.Context, local hub.Names, err error, r *request)
 	if err != nil {
 		return hub.Names{}, err
 	}
-	replies, cov, err := h.everywhere(ctx, r)
-	if err != nil {
-		return hub.Names{}, err
-	}
-	return hub.Names{Names: union(local.Names, replies), Coverage: cov}, firstErr(replies)
+	replies, cov, err := h.ask(ctx, r)
+	return hub.Names{Names: union(local.Names, replies), Coverage: cov}, err
 }
 
 func (h *Hub) UIDClients(ctx context.Context, uid string) (hub.Names, error) {
@@ -253,10 +288,7 @@ func union(names []string, replies []reply) []string {
 	return all
 }
 
-// page is one page of a listing over every node, in name order: each node
-// gives its next names after the cursor's, the merge keeps the first limit,
-// and the next cursor is the last name kept. A name on several nodes comes
-// once; a walk returns every name once when nothing changes meanwhile.
+// page is one page of a listing over every node, in name order.
 func (h *Hub) page(ctx context.Context, l registry.Listing, cursor string, limit int) (hub.Page, error) {
 	after, err := decodeCursor(l, cursor)
 	if err != nil {
@@ -265,24 +297,51 @@ func (h *Hub) page(ctx context.Context, l registry.Listing, cursor string, limit
 	if limit <= 0 {
 		limit = hub.DefaultPageSize
 	}
-	limit = min(limit, hub.MaxPageSize)
-	local, more := h.listLocal(l, after, limit)
-	replies, cov, err := h.everywhere(ctx, &request{Op: opList, Listing: l, After: after, Limit: limit})
+	items, next, cov, err := h.merged(ctx, l, after, min(limit, hub.MaxPageSize))
 	if err != nil {
 		return hub.Page{}, err
 	}
-	for _, r := range replies {
-		more = more || r.More
-	}
-	items := union(local, replies)
-	if len(items) > limit {
-		items, more = items[:limit], true
-	}
 	p := hub.Page{Items: items, Coverage: cov}
-	if more && len(items) > 0 {
-		p.Next = encodeCursor(l, items[len(items)-1])
+	if next != "" {
+		p.Next = encodeCursor(l, next)
 	}
 	return p, nil
+}
+
+// merged returns up to limit names after after, over every node, and the
+// name to continue after ("" at the end). Each node gives its next names
+// after after; a node that had more than it gave (limit reached, or cut to
+// fit NATS) bounds the merge at its last name, so the walk takes every name
+// once: nothing past a bound can hide an unseen name below it.
+func (h *Hub) merged(ctx context.Context, l registry.Listing, after string, limit int) ([]string, string, hub.Coverage, error) {
+	local, more := h.listLocal(l, after, limit)
+	replies, cov, err := h.ask(ctx, &request{Op: opList, Listing: l, After: after, Limit: limit})
+	if err != nil {
+		return nil, "", hub.Coverage{}, err
+	}
+	bound, bounded := "", false
+	lower := func(names []string, more bool) {
+		if more && len(names) > 0 && (!bounded || names[len(names)-1] < bound) {
+			bound, bounded = names[len(names)-1], true
+		}
+	}
+	lower(local, more)
+	for _, r := range replies {
+		lower(r.Names, r.More)
+	}
+	items := union(local, replies)
+	if bounded {
+		n, _ := slices.BinarySearch(items, bound)
+		items = items[:n+1] // the bound is in items: it is one node's last name
+	}
+	if len(items) > limit {
+		items, bounded = items[:limit], true
+	}
+	next := ""
+	if bounded && len(items) > 0 {
+		next = items[len(items)-1]
+	}
+	return items, next, cov, nil
 }
 
 func (h *Hub) ClientList(ctx context.Context, cursor string, limit int) (hub.Page, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/poller"
@@ -26,10 +27,17 @@ import (
 // loopback port, stopped when the test ends.
 func startNATS(t *testing.T, port int) *natsserver.Server {
 	t.Helper()
-	if port == 0 {
-		port = -1
+	return startNATSWith(t, &natsserver.Options{Port: port})
+}
+
+// startNATSWith is startNATS with more options.
+func startNATSWith(t *testing.T, o *natsserver.Options) *natsserver.Server {
+	t.Helper()
+	if o.Port == 0 {
+		o.Port = -1
 	}
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	o.Host, o.NoLog, o.NoSigs = "127.0.0.1", true, true
+	s, err := natsserver.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,4 +315,91 @@ func TestClusterLateJoinerAndDrain(t *testing.T) {
 	if out := n1.mustGet(t, "/group/count?group=room"); out["count"] != 1.0 || out["partial"] != nil {
 		t.Fatalf("group count after n2 left: %v", out)
 	}
+}
+
+// TestClusterNodeStartedBeforeNATS: a node that starts while NATS is down
+// serves its clients, joins when NATS comes up, and from then on drops nodes
+// that go silent (its membership was frozen while NATS was away).
+func TestClusterNodeStartedBeforeNATS(t *testing.T) {
+	s := startNATS(t, 0)
+	url := s.ClientURL()
+	s.Shutdown() // NATS is down when the node starts
+	n1 := startNode(t, url, "n1")
+	c, _ := n1.dial(t)
+	if out := n1.mustPost(t, "/send/all", map[string]any{"data": "alone"}); out["sent"] != 1.0 {
+		t.Fatalf("send before NATS: %v", out)
+	}
+	expectText(t, "alone", c)
+	startNATS(t, natsPort(t, url))
+	eventually(t, "n1 to reach NATS", func() bool { return n1.mustGet(t, "/healthz")["cluster"] == "ok" })
+
+	// A node that beats, then goes silent as a killed one does.
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	beat := []byte(`{"id":"ghost","tag":12345}`)
+	eventually(t, "n1 to see the ghost", func() bool {
+		nc.Publish("wsgate.wsgate.hb", beat)
+		return slices.Equal(n1.nodeIDs(t), []string{"ghost", "n1"})
+	})
+	nc.Close()
+	eventually(t, "n1 to drop the silent ghost", func() bool { return slices.Equal(n1.nodeIDs(t), []string{"n1"}) })
+}
+
+// TestClusterNewNodeSendsAtOnce: the first send through a node that has just
+// started reaches the clients of the others: it knows them before it serves.
+func TestClusterNewNodeSendsAtOnce(t *testing.T) {
+	nats := startNATS(t, 0)
+	n1 := startNode(t, nats.ClientURL(), "n1")
+	c, _ := n1.dial(t)
+	n2 := startNode(t, nats.ClientURL(), "n2")
+	if out := n2.mustPost(t, "/send/all", map[string]any{"data": "first"}); out["sent"] != 1.0 || out["partial"] != nil {
+		t.Fatalf("first send through a new node: %v, want sent 1, whole", out)
+	}
+	expectText(t, "first", c)
+}
+
+// TestClusterMessageOverNATSPayload: a push NATS cannot carry is refused
+// (400) before any client gets it; listings too long for one NATS message
+// come in several and still count every name once.
+func TestClusterMessageOverNATSPayload(t *testing.T) {
+	nats := startNATSWith(t, &natsserver.Options{MaxPayload: 4096})
+	n1, n2 := startNode(t, nats.ClientURL(), "n1"), startNode(t, nats.ClientURL(), "n2")
+	waitNodes(t, []string{"n1", "n2"}, n1, n2)
+	c, id := n1.dial(t)
+	if status, out := n1.post(t, "/send/all", map[string]any{"data": strings.Repeat("x", 6000)}); status != http.StatusBadRequest {
+		t.Fatalf("a push over the NATS payload: %d %v, want 400", status, out)
+	}
+	n1.mustPost(t, "/send/client", map[string]any{"client_id": id, "data": "after"})
+	if got := readText(t, c); got != "after" {
+		t.Fatalf("the refused push reached the client: read %.40q", got)
+	}
+	for i := range 300 { // 300 uids of 40 bytes on n2: about 13 KB of names
+		_, cid := n2.dial(t)
+		n1.mustPost(t, "/uid/bind", map[string]any{"client_id": cid, "uid": fmt.Sprintf("%036d-uid", i)})
+	}
+	if out := n1.mustGet(t, "/uid/count"); out["count"] != 300.0 || out["partial"] != nil {
+		t.Fatalf("uid count over several NATS messages: %v, want 300, whole", out)
+	}
+	if got := walkPages(t, n1, "/uid/list?limit=1000"); got != 300 {
+		t.Fatalf("uid list walk returned %d names, want 300", got)
+	}
+}
+
+// walkPages follows a listing's cursor with the page size in path and
+// counts the names.
+func walkPages(t *testing.T, g *testGateway, path string) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for range 1000 {
+		out := g.mustGet(t, path+"&cursor="+cursor)
+		n += len(out["uids"].([]any))
+		if cursor, _ = out["next_cursor"].(string); cursor == "" {
+			return n
+		}
+	}
+	t.Fatal("the walk does not end")
+	return 0
 }

@@ -209,8 +209,9 @@ const DefaultDrainDuration = 10 * time.Second
 // WebSocket side is done, whatever was left of the caller's deadline.
 const apiShutdownGrace = time.Second
 
-// Shutdown closes every client with 1001 (ReasonShutdown) and waits for them
-// within ctx, then stops the APIs, giving calls in flight up to
+// Shutdown closes every client with 1001 (ReasonShutdown; in a cluster first
+// 1012 spread over DrainDuration, so they reconnect to other nodes) and waits
+// for them within ctx, leaves the cluster, then stops the APIs, giving calls in flight up to
 // apiShutdownGrace even when ctx has expired. It returns ctx's error when
 // clients were still closing at the deadline (they are then cut off).
 // Idempotent.
