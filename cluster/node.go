@@ -50,7 +50,7 @@ type Hub struct {
 	closing     sync.Once
 
 	subs    []*nats.Subscription // the request subscriptions: their Dropped counts are the slow-consumer drops
-	partial atomic.Int64 // answers that missed a node
+	partial atomic.Int64         // answers that missed a node
 }
 
 var _ hub.Hub = (*Hub)(nil)
