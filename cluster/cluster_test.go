@@ -1,10 +1,15 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/registry"
@@ -83,5 +88,59 @@ func TestMalformedRequestCostsNothing(t *testing.T) {
 		if rep := h.safeApply(&request{Op: op}); rep.ErrKey == "" {
 			t.Errorf("%s without arguments: no error in %+v", op, rep)
 		}
+	}
+}
+
+// slowConn is a connection whose sends take a while: it makes its node fall
+// behind the cluster's traffic.
+type slowConn struct{ id string }
+
+func (c slowConn) ID() string                  { return c.id }
+func (c slowConn) RemoteAddr() string          { return "127.0.0.1:1" }
+func (c slowConn) Send(*wsframe.Frame) bool    { time.Sleep(5 * time.Millisecond); return true }
+func (c slowConn) Close(code uint16, _ string) {}
+
+// TestSlowNodeDropsNotBuffers: a node that cannot keep up with the requests
+// of the cluster (its queue is a channel of QueueLen) gets what NATS drops
+// for it counted, instead of buffering without limit.
+func TestSlowNodeDropsNotBuffers(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	defer ns.Shutdown()
+	reg, err := registry.New[*wsframe.Frame](registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Add(slowConn{IDs("slow")()})
+	const queue = 16
+	h, err := New(reg, Config{NATSURL: ns.ClientURL(), NodeID: "slow", QueueLen: queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req, _ := json.Marshal((&request{Op: opSendAll, From: "flooder"}).withFrame(wsframe.NewFrame(ws.OpText, []byte("x"))))
+	for range 2000 {
+		nc.Publish(h.subjAll, req)
+	}
+	nc.Flush()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.Stats()["cluster_dropped"] == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := h.Stats()["cluster_dropped"]; d == 0 {
+		t.Fatal("a node 100 times too slow for its traffic dropped nothing")
+	} else {
+		t.Logf("dropped %d of 2000 requests", d)
 	}
 }

@@ -15,7 +15,7 @@ const (
 	DefaultName      = "wsgate"
 	DefaultTimeout   = 500 * time.Millisecond
 	DefaultHeartbeat = time.Second
-	DefaultQueueLen  = 1 << 16
+	DefaultQueueLen  = 8192
 )
 
 // Config configures a cluster Hub. Zero values mean the documented defaults.
@@ -25,7 +25,7 @@ type Config struct {
 	NodeID    string        // this node's id (letters, digits, - and _); required: see NewNodeID and IDs
 	Timeout   time.Duration // how long a cluster-wide answer waits for the nodes; DefaultTimeout
 	Heartbeat time.Duration // announce interval; a node is dropped after 3 missed; DefaultHeartbeat
-	QueueLen  int           // requests received and not yet handled; DefaultQueueLen
+	QueueLen  int           // requests received and not yet handled (memory: at most this many messages); DefaultQueueLen
 
 	// Describe tells what this node shows of itself (heartbeats, Nodes);
 	// called on the heartbeat goroutine. nil shows nothing.
