@@ -250,8 +250,8 @@ func (h *Hub) serve() {
 		case <-h.stop:
 			return
 		case m := <-h.in:
-			var req request
-			if err := json.Unmarshal(m.Data, &req); err != nil {
+			req, err := decodeRequest(m.Data)
+			if err != nil {
 				h.log.Warn("malformed cluster request", "err", err)
 				continue
 			}
@@ -365,7 +365,7 @@ func (h *Hub) apply(ctx context.Context, r *request) reply {
 func (h *Hub) fit(rep *reply) []byte {
 	max := h.nc.MaxPayload()
 	for {
-		b, _ := json.Marshal(rep)
+		b := encodeReply(nil, rep)
 		if max <= 0 || int64(len(b)) <= max-512 {
 			return b
 		}
@@ -391,10 +391,7 @@ func (h *Hub) listLocal(l registry.Listing, after string, limit int) ([]string, 
 // encode marshals r, refusing what NATS cannot carry.
 func (h *Hub) encode(r *request) ([]byte, error) {
 	r.From = h.self
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
+	b := encodeRequest(nil, r)
 	if max := h.nc.MaxPayload(); max > 0 && int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: the request is %d bytes, over NATS's max payload of %d", hub.ErrInvalid, len(b), max)
 	}
@@ -434,8 +431,8 @@ wait:
 		case <-timer.C:
 			break wait // the rest are missing
 		case m := <-got:
-			var rep reply
-			if json.Unmarshal(m.Data, &rep) != nil {
+			rep, err := decodeReply(m.Data)
+			if err != nil {
 				continue
 			}
 			delete(waiting, rep.Node)
@@ -495,8 +492,8 @@ func (h *Hub) direct(ctx context.Context, node string, data []byte) (reply, erro
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", hub.ErrUnavailable, node, err)
 	}
-	var rep reply
-	if err := json.Unmarshal(m.Data, &rep); err != nil {
+	rep, err := decodeReply(m.Data)
+	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: malformed reply", hub.ErrUnavailable, node)
 	}
 	return rep, rep.errorOf()

@@ -38,20 +38,20 @@ const (
 	opList         = "list" // names after a name, in order: Listing, After, Limit
 )
 
-// request is one operation sent to other nodes, JSON on the wire.
+// request is one operation sent to other nodes (codec.go has its encoding).
 type request struct {
-	Op      string           `json:"op"`
-	From    string           `json:"from"`
-	IDs     []string         `json:"ids,omitempty"`
-	Names   []string         `json:"names,omitempty"`
-	Exclude []string         `json:"exclude,omitempty"`
-	Code    uint16           `json:"code,omitempty"`
-	Reason  string           `json:"reason,omitempty"`
-	Frame   ws.OpCode        `json:"frame,omitempty"`   // the opcode of a pushed message
-	Payload []byte           `json:"payload,omitempty"` // its payload
-	Listing registry.Listing `json:"listing,omitempty"`
-	After   string           `json:"after,omitempty"`
-	Limit   int              `json:"limit,omitempty"`
+	Op      string
+	From    string
+	IDs     []string
+	Names   []string
+	Exclude []string
+	Code    uint16
+	Reason  string
+	Frame   ws.OpCode // the opcode of a pushed message
+	Payload []byte    // its payload
+	Listing registry.Listing
+	After   string
+	Limit   int
 }
 
 // withFrame carries f as opcode and payload.
@@ -60,16 +60,16 @@ func (r *request) withFrame(f *wsframe.Frame) *request {
 	return r
 }
 
-// reply is one node's answer.
+// reply is one node's answer (codec.go has its encoding).
 type reply struct {
-	Node   string    `json:"node"`
-	N      int       `json:"n,omitempty"`
-	OK     bool      `json:"ok,omitempty"`
-	Names  []string  `json:"names,omitempty"`
-	Info   *hub.Info `json:"info,omitempty"`
-	More   bool      `json:"more,omitempty"`  // a listing has names past Names
-	ErrKey string    `json:"err,omitempty"`   // "not_found", "invalid", "error"
-	ErrMsg string    `json:"error,omitempty"` // what went wrong
+	Node   string
+	N      int
+	OK     bool
+	Names  []string
+	Info   *hub.Info
+	More   bool   // a listing has names past Names
+	ErrKey string // "not_found", "invalid", "error"
+	ErrMsg string // what went wrong
 }
 
 // errorOf turns a reply's error back into the hub's.
