@@ -49,11 +49,13 @@ for i in $(seq 1 "$NODES"); do
   ws_urls+=("ws://$ws/") apis+=("$api")
 done
 all_ws=$(IFS=,; echo "${ws_urls[*]}")
-for _ in $(seq 1 100); do
-  curl -fsS "http://${apis[0]}/healthz" 2>/dev/null | grep -q "\"nodes\":$NODES" && break
-  sleep 0.2
+for api in "${apis[@]}"; do # every node serves and sees all the others
+  for _ in $(seq 1 100); do
+    curl -fsS "http://$api/healthz" 2>/dev/null | grep -q "\"nodes\":$NODES" && break
+    sleep 0.2
+  done
+  curl -fsS "http://$api/healthz"; echo
 done
-curl -fsS "http://${apis[0]}/healthz"; echo
 
 # rss NODE_INDEX: a node's RSS in bytes after a garbage collection.
 rss() { curl -fsS "http://${apis[$1]}/stats?gc=1" | sed -E 's/.*"rss_bytes":([0-9]+).*/\1/'; }
