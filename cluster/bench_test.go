@@ -13,6 +13,22 @@ import (
 	"github.com/wsgate/wsgate/wsframe"
 )
 
+// startNATS runs a NATS server in this process on a random loopback port,
+// stopped when the test ends.
+func startNATS(tb testing.TB) *natsserver.Server {
+	tb.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		tb.Fatal("NATS did not start")
+	}
+	tb.Cleanup(ns.Shutdown)
+	return ns
+}
+
 type benchConn struct{ id string }
 
 func (c benchConn) ID() string                  { return c.id }
@@ -26,15 +42,7 @@ func (c benchConn) Close(code uint16, _ string) {}
 // but 750 uids every node has, a third of them in a group of their own but
 // 250 groups every node has (each shared name must count once).
 func BenchmarkClusterCounts(b *testing.B) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		b.Fatal("NATS did not start")
-	}
-	defer ns.Shutdown()
+	ns := startNATS(b)
 	var hubs []*Hub
 	for n := range 3 {
 		reg, err := registry.New[*wsframe.Frame](registry.Config{})

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/hub"
@@ -104,15 +103,7 @@ func (c slowConn) Close(code uint16, _ string) {}
 // of the cluster (its queue is a channel of QueueLen) gets what NATS drops
 // for it counted, instead of buffering without limit.
 func TestSlowNodeDropsNotBuffers(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
-	defer ns.Shutdown()
+	ns := startNATS(t)
 	reg, err := registry.New[*wsframe.Frame](registry.Config{})
 	if err != nil {
 		t.Fatal(err)
