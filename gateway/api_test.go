@@ -36,6 +36,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"POST", "/send/all", "", 400, "empty body"},
 		{"POST", "/send/all", "{", 400, "invalid JSON"},
 		{"POST", "/send/all", `{"data":"x"} {}`, 400, "after the object"},
+		{"POST", "/send/all", `{"data":"x"}]junk`, 400, "after the object"},
 		{"POST", "/send/all", `{"dta":"x"}`, 400, "unknown field"},
 		{"POST", "/send/all", `{}`, 400, "missing data"},
 		{"POST", "/send/all", `{"data":null}`, 400, "missing data"},

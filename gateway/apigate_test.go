@@ -161,6 +161,29 @@ func TestAPIBodyBudget(t *testing.T) {
 	})
 }
 
+// TestAPIChunkedBodyOverTheLimit: a chunked body over -api-max-body gets
+// 413 (fasthttp resets the request when it stops reading such a body: the
+// answer must not judge an emptied request), and a refused chunked request
+// keeps its own refusal.
+func TestAPIChunkedBodyOverTheLimit(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.API.MaxBody = 100 })
+	for _, tc := range []struct {
+		host   string
+		status int
+	}{{"127.0.0.1", 413}, {"evil.example", 403}} {
+		conn := g.rawAPI(t)
+		fmt.Fprintf(conn, "POST /send/all HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nc8\r\n%s\r\n0\r\n\r\n", tc.host, strings.Repeat("x", 200))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("chunked body over the limit, Host %s: %d, want %d", tc.host, resp.StatusCode, tc.status)
+		}
+	}
+}
+
 // TestAPIIdleConnectionClosedSilently: a connection that sends nothing is
 // closed at the read timeout without an unsolicited answer.
 func TestAPIIdleConnectionClosedSilently(t *testing.T) {

@@ -53,6 +53,14 @@ func New(h hub.Hub, cfg Config) (*Server, error) {
 	if cfg.Allow == nil {
 		cfg.Allow = DefaultAllow
 	}
+	allow := make([]netip.Prefix, len(cfg.Allow))
+	for i, p := range cfg.Allow {
+		if p.Addr().Is4In6() && p.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers are compared unmapped
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		allow[i] = p
+	}
+	cfg.Allow = allow
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -87,6 +87,8 @@ func outcome(err error) (bool, error) {
 		return true, nil
 	case errors.Is(err, hub.ErrNotFound), errors.Is(err, hub.ErrInvalid):
 		return false, nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false, status.FromContextError(err).Err() // the caller gave up
 	}
 	return false, status.Error(codes.Unavailable, err.Error())
 }

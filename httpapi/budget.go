@@ -43,12 +43,6 @@ func (b *bodyBudget) reserve(h *fasthttp.RequestHeader, maxBody int) bool {
 	}
 }
 
-// holds reports whether h has a reservation.
-func (b *bodyBudget) holds(h *fasthttp.RequestHeader) bool {
-	_, ok := b.held.Load(h)
-	return ok
-}
-
 // release gives back h's reservation, if any.
 func (b *bodyBudget) release(h *fasthttp.RequestHeader) {
 	if n, ok := b.held.LoadAndDelete(h); ok {

@@ -45,7 +45,7 @@ func (s *Server) judge(h *fasthttp.RequestHeader, path string) verdict {
 	if len(origin) > 0 && !allowedOrigin && !sameOrigin(origin, h.Host()) {
 		return verdict{status: fasthttp.StatusForbidden, msg: "cross-origin request from " + quoteTrunc(origin) + " refused: add it to -api-allowed-origins"}
 	}
-	if site := h.Peek("Sec-Fetch-Site"); (bytes.Equal(site, []byte("cross-site")) || bytes.Equal(site, []byte("same-site"))) && !allowedOrigin {
+	if site := h.Peek("Sec-Fetch-Site"); (bytes.EqualFold(site, []byte("cross-site")) || bytes.EqualFold(site, []byte("same-site"))) && !allowedOrigin {
 		return verdict{status: fasthttp.StatusForbidden, msg: "cross-site browser request refused"}
 	}
 	if allowedOrigin && h.IsOptions() {

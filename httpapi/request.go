@@ -78,7 +78,7 @@ func decodeRequest(body []byte, allowed fields) (request, error) {
 	if err := dec.Decode(&r); err != nil {
 		return r, badRequest("invalid JSON: %v", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return r, badRequest("invalid JSON: data after the object")
 	}
 	present, err := scanFields(body)

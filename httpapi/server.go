@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -67,6 +68,9 @@ type Server struct {
 	srv     *fasthttp.Server
 	started time.Time
 	budget  bodyBudget
+	// refusals holds the verdicts headerReceived refused, by request
+	// header, until the request is answered.
+	refusals sync.Map // *fasthttp.RequestHeader -> verdict
 }
 
 // New validates cfg and listens on cfg.Addr; h serves every request.
@@ -147,6 +151,7 @@ type route struct {
 // Handle is the fasthttp handler: the gate (see verdict), routing, errors as JSON.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	defer s.budget.release(&ctx.Request.Header)
+	s.refusals.Delete(&ctx.Request.Header) // a refused request whose body fit in the 1-byte limit: judged again below
 	v := s.judge(&ctx.Request.Header, string(ctx.Path()))
 	s.allowCORS(ctx, v.status == fasthttp.StatusNoContent)
 	if v.status != 0 {
@@ -183,10 +188,20 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, v verdict) {
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	u := fasthttp.AcquireURI()
 	defer fasthttp.ReleaseURI(u)
-	if err := u.Parse(h.Host(), h.RequestURI()); err != nil || s.judge(h, string(u.Path())).status != 0 || !s.budget.reserve(h, s.cfg.MaxBody) {
-		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
+	v := verdict{status: fasthttp.StatusBadRequest, msg: "malformed request URI"}
+	if err := u.Parse(h.Host(), h.RequestURI()); err == nil {
+		v = s.judge(h, string(u.Path()))
 	}
-	return fasthttp.RequestConfig{}
+	if v.status == 0 && !s.budget.reserve(h, s.cfg.MaxBody) {
+		v = verdict{status: fasthttp.StatusServiceUnavailable, msg: "too many request bodies in flight (-api-max-inflight): retry"}
+	}
+	if v.status == 0 {
+		return fasthttp.RequestConfig{}
+	}
+	// Kept for handleParseError: fasthttp may reset the header (a chunked
+	// body cut off by the limit) before it runs.
+	s.refusals.Store(h, v)
+	return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 }
 
 // handleParseError answers requests fasthttp could not read. A connection
@@ -195,20 +210,16 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // take it for the answer to its next request.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	h := &ctx.Request.Header
-	reserved := s.budget.holds(h)
 	defer s.budget.release(h)
+	refused, wasRefused := s.refusals.LoadAndDelete(h)
 	var ne net.Error
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		ctx.Conn().Close()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		if v := s.judge(h, string(ctx.Path())); v.status != 0 {
-			s.refuse(ctx, v)
-			return
-		}
-		if !reserved && h.ContentLength() <= s.cfg.MaxBody {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "too many request bodies in flight (-api-max-inflight): retry")
+		if wasRefused {
+			s.refuse(ctx, refused.(verdict))
 			return
 		}
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body over the %d-byte limit", s.cfg.MaxBody))
