@@ -147,9 +147,6 @@ func IDs(node string) func() string {
 	return func() string { return newTaggedID(tag) }
 }
 
-// Self is this node's id.
-func (h *Hub) Self() string { return h.self }
-
 // Health says whether the cluster is reachable ("ok") or not ("degraded"),
 // and how many nodes this one knows, itself included.
 func (h *Hub) Health() (state string, nodes int) {

@@ -69,7 +69,8 @@ type Server struct {
 	started time.Time
 	budget  bodyBudget
 	// refusals holds the verdicts headerReceived refused, by request
-	// header, until the request is answered.
+	// header, for handleParseError; headerReceived clears a header's entry
+	// when it admits the next request on it.
 	refusals sync.Map // *fasthttp.RequestHeader -> verdict
 }
 
@@ -151,7 +152,6 @@ type route struct {
 // Handle is the fasthttp handler: the gate (see verdict), routing, errors as JSON.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	defer s.budget.release(&ctx.Request.Header)
-	s.refusals.Delete(&ctx.Request.Header) // a refused request whose body fit in the 1-byte limit: judged again below
 	v := s.judge(&ctx.Request.Header, string(ctx.Path()))
 	s.allowCORS(ctx, v.status == fasthttp.StatusNoContent)
 	if v.status != 0 {
@@ -196,6 +196,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		v = verdict{status: fasthttp.StatusServiceUnavailable, msg: "too many request bodies in flight (-api-max-inflight): retry"}
 	}
 	if v.status == 0 {
+		s.refusals.Delete(h) // one a previous request on this header left (its answer never came)
 		return fasthttp.RequestConfig{}
 	}
 	// Kept for handleParseError: fasthttp may reset the header (a chunked
