@@ -19,7 +19,7 @@ import (
 
 // wireVersion is the first byte of every request and reply; a node answers
 // a request of another version with an error instead of misreading it.
-const wireVersion byte = 1
+const wireVersion byte = 2 // 2: Info carries the session
 
 var errWire = errors.New("cluster: malformed message")
 
@@ -79,6 +79,8 @@ func encodeReply(b []byte, rep *reply) []byte {
 		b = appendList(b, i.Groups)
 		b = appendStr(b, i.RemoteAddr)
 		b = binary.AppendVarint(b, i.ConnectedAt.UnixNano())
+		b = binary.AppendUvarint(b, uint64(len(i.Session)))
+		b = append(b, i.Session...)
 	}
 	return b
 }
@@ -182,6 +184,9 @@ func decodeReply(b []byte) (reply, error) {
 	if flags&4 != 0 {
 		rep.Info = &hub.Info{ClientID: r.str(), UID: r.str(), Groups: r.list(), RemoteAddr: r.str()}
 		rep.Info.ConnectedAt = time.Unix(0, r.varint())
+		if s := r.bytes(); len(s) > 0 {
+			rep.Info.Session = s
+		}
 		if rep.Info.Groups == nil {
 			rep.Info.Groups = []string{}
 		}

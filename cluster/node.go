@@ -323,6 +323,8 @@ func (h *Hub) apply(ctx context.Context, r *request) reply {
 	case opCloseUID:
 		n, err = h.local.CloseUID(ctx, r.Names[0], r.Code, r.Reason)
 		rep.N = n.Count
+	case opSetSession, opMergeSession:
+		err = h.local.SetSession(ctx, r.IDs[0], r.Payload, r.Op == opMergeSession)
 	case opInfo:
 		var info hub.Info
 		if info, err = h.local.ClientInfo(ctx, r.IDs[0]); err == nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/base64"
 	"slices"
 
@@ -146,6 +147,15 @@ func (h *Hub) LeaveGroups(ctx context.Context, id string, groups []string) error
 
 func (h *Hub) CloseClient(ctx context.Context, id string, code uint16, reason string) error {
 	_, err := h.onOwner(ctx, id, &request{Op: opCloseClient, Code: code, Reason: reason}, func() error { return h.local.CloseClient(ctx, id, code, reason) })
+	return err
+}
+
+func (h *Hub) SetSession(ctx context.Context, id string, session json.RawMessage, merge bool) error {
+	op := opSetSession
+	if merge {
+		op = opMergeSession
+	}
+	_, err := h.onOwner(ctx, id, &request{Op: op, Payload: session}, func() error { return h.local.SetSession(ctx, id, session, merge) })
 	return err
 }
 

@@ -36,6 +36,8 @@ const (
 	opGroupUIDs    = "group_uids"
 	opGroupCount   = "group_count"
 	opList         = "list" // names after a name, in order: Listing, After, Limit
+	opSetSession   = "set_session"   // Payload: the session object
+	opMergeSession = "merge_session" // Payload: the object merged in
 )
 
 // request is one operation sent to other nodes (codec.go has its encoding).
@@ -68,7 +70,7 @@ type reply struct {
 	Names  []string
 	Info   *hub.Info
 	More   bool   // a listing has names past Names
-	ErrKey string // "not_found", "invalid", "error"
+	ErrKey string // "not_found", "invalid", "too_large", "error"
 	ErrMsg string // what went wrong
 }
 
@@ -81,6 +83,8 @@ func (r *reply) errorOf() error {
 		return hub.ErrNotFound
 	case "invalid":
 		return fmt.Errorf("%w: %s", hub.ErrInvalid, r.ErrMsg)
+	case "too_large":
+		return fmt.Errorf("%w: %s", hub.ErrTooLarge, r.ErrMsg)
 	}
 	return errors.New(r.ErrMsg)
 }
@@ -93,6 +97,8 @@ func (r *reply) setErr(err error) {
 		r.ErrKey = "not_found"
 	case errors.Is(err, hub.ErrInvalid):
 		r.ErrKey, r.ErrMsg = "invalid", strings.TrimPrefix(err.Error(), hub.ErrInvalid.Error()+": ")
+	case errors.Is(err, hub.ErrTooLarge):
+		r.ErrKey, r.ErrMsg = "too_large", strings.TrimPrefix(err.Error(), hub.ErrTooLarge.Error()+": ")
 	default:
 		r.ErrKey, r.ErrMsg = "error", err.Error()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/wsgate/wsgate/hub"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/webhook"
 	"github.com/wsgate/wsgate/wsframe"
 )
 
@@ -40,10 +41,16 @@ type Config struct {
 	// 0 means DefaultDrainDuration. A single node closes them at once (1001).
 	DrainDuration time.Duration
 	Registry      registry.Config // sharding and fan-out of local sends
-	Logger        *slog.Logger    // nil = slog.Default(); given to every component
+	// Webhook posts client events to a backend; off when Webhook.URL is "".
+	// Its Node is the gateway's node id, MaxSession and MaxGroups the
+	// registry's limits.
+	Webhook webhook.Config
+	Logger  *slog.Logger // nil = slog.Default(); given to every component
 
 	// OnHandshake decides on each upgrade before the 101 (see
-	// poller.Handshake: it may answer later); nil accepts every client.
+	// poller.Handshake: it may answer later); nil accepts every client. It
+	// replaces the gateway's own handshake step (the connect webhook), so
+	// setting both is an error.
 	OnHandshake func(h *poller.Handshake)
 	// OnMessage gets each client data message but the "ping" heartbeat (see
 	// poller.Config.OnMessage for its goroutine and the payload's lifetime).
@@ -57,7 +64,9 @@ type Config struct {
 // the API listener.
 type Gateway struct {
 	log   *slog.Logger
+	node  string // this node's id: the cluster's, or a random one
 	reg   *hub.Registry
+	hooks *webhook.Sender // nil without webhooks
 	hub   hub.Hub
 	nodes *cluster.Hub // nil for a single node
 	drain time.Duration
@@ -81,21 +90,18 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg), drain: cmp.Or(cfg.DrainDuration, DefaultDrainDuration)}
-
-	ws := cfg.WS
-	if cfg.Cluster.NATSURL != "" {
-		cfg.Cluster.NodeID = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
-		ws.NewID = cluster.IDs(cfg.Cluster.NodeID)
-	}
-	ws.Logger = log
-	ws.OnHandshake = cfg.OnHandshake
-	ws.OnMessage = cfg.OnMessage
-	ws.OnOpen = func(c *poller.Conn) error { return reg.Add(c) }
-	ws.OnClose = func(c *poller.Conn, cl poller.Closure) {
-		reg.Remove(c.ID())
-		if cfg.OnClose != nil {
-			cfg.OnClose(c, cl)
+	g.node = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
+	if cfg.Webhook.URL != "" {
+		wc := cfg.Webhook
+		wc.Node, wc.Logger = g.node, log
+		wc.MaxSession, wc.MaxGroups = cfg.Registry.MaxSessionBytes, cfg.Registry.MaxGroupsPerClient
+		if g.hooks, err = webhook.New(wc); err != nil {
+			return nil, err
 		}
+	}
+	ws, err := g.wsConfig(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if g.ws, err = poller.New(ws); err != nil {
 		return nil, err
@@ -103,7 +109,7 @@ func New(cfg Config) (*Gateway, error) {
 
 	if cfg.Cluster.NATSURL != "" {
 		cc := cfg.Cluster
-		cc.Logger = log
+		cc.NodeID, cc.Logger = g.node, log
 		cc.Describe = g.describe
 		if g.nodes, err = cluster.New(reg, cc); err != nil {
 			return nil, errors.Join(err, g.ws.Shutdown(context.Background()))
@@ -128,7 +134,48 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, errors.Join(err, g.closeNodes(), g.ws.Shutdown(context.Background()), g.api.Shutdown(context.Background()))
 		}
 	}
+	if g.hooks != nil {
+		g.hooks.Start() // node.started goes out now
+	}
 	return g, nil
+}
+
+// wsConfig is the poller's config: cfg.WS with the gateway's hooks, which
+// register clients and run the backend integration around cfg's hooks.
+func (g *Gateway) wsConfig(cfg Config) (poller.Config, error) {
+	ws := cfg.WS
+	if cfg.Cluster.NATSURL != "" {
+		ws.NewID = cluster.IDs(g.node)
+	}
+	ws.Logger = g.log
+	ws.OnHandshake = cfg.OnHandshake
+	if g.hooks != nil {
+		if cfg.OnHandshake != nil {
+			return ws, errors.New("gateway: OnHandshake and webhooks are exclusive: the gateway's handshake step asks the backend")
+		}
+		ws.OnHandshake = g.handshake
+	}
+	ws.OnOpen = func(c *poller.Conn) error {
+		if err := g.reg.Add(c); err != nil {
+			return err
+		}
+		return g.open(c)
+	}
+	ws.OnMessage = func(c *poller.Conn, m wsframe.Message) {
+		if g.hooks != nil {
+			g.message(c, m)
+		}
+		if cfg.OnMessage != nil {
+			cfg.OnMessage(c, m)
+		}
+	}
+	ws.OnClose = func(c *poller.Conn, cl poller.Closure) {
+		g.closed(c, cl)
+		if cfg.OnClose != nil {
+			cfg.OnClose(c, cl)
+		}
+	}
+	return ws, nil
 }
 
 // WSAddr is the address clients connect to (useful with port 0).
@@ -151,15 +198,22 @@ func (g *Gateway) Hub() hub.Hub { return g.hub }
 // Stats is the WebSocket side's counters, closes by reason included.
 func (g *Gateway) Stats() poller.Stats { return g.ws.Stats() }
 
-// stats is GET /stats's extra fields: the WebSocket side's and the cluster's.
+// stats is GET /stats's extra fields: the WebSocket side's, the cluster's
+// and the webhooks'.
 func (g *Gateway) stats() any {
-	if g.nodes == nil {
-		return g.ws.Stats()
-	}
-	return struct {
+	st := struct {
 		poller.Stats
-		Cluster map[string]int64 `json:"cluster"`
-	}{g.ws.Stats(), g.nodes.Stats()}
+		Cluster  map[string]int64 `json:"cluster,omitempty"`
+		Webhooks *webhook.Stats   `json:"webhooks,omitempty"`
+	}{Stats: g.ws.Stats()}
+	if g.nodes != nil {
+		st.Cluster = g.nodes.Stats()
+	}
+	if g.hooks != nil {
+		w := g.hooks.Stats()
+		st.Webhooks = &w
+	}
+	return st
 }
 
 // describe is what this node announces to its cluster.
@@ -205,6 +259,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 // DefaultDrainDuration is Config.DrainDuration's default.
 const DefaultDrainDuration = 10 * time.Second
 
+// webhookFlushGrace bounds how long Shutdown posts the last queued events.
+const webhookFlushGrace = 2 * time.Second
+
 // apiShutdownGrace is how long the API's shutdown may take once the
 // WebSocket side is done, whatever was left of the caller's deadline.
 const apiShutdownGrace = time.Second
@@ -223,6 +280,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	wsErr := g.ws.Shutdown(ctx)
 	g.closeNodes()
+	if g.hooks != nil {
+		// The disconnected events of the clients just closed go out, for
+		// up to webhookFlushGrace.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookFlushGrace)
+		g.hooks.Close(wctx)
+		cancel()
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiShutdownGrace)
 	defer cancel()
 	errs := []error{wsErr, g.api.Shutdown(actx)}

@@ -32,6 +32,8 @@ type request struct {
 	DataBase64 *string         `json:"data_base64"`
 	Code       *int            `json:"code"`
 	Reason     string          `json:"reason"`
+	Session    json.RawMessage `json:"session"`
+	Merge      bool            `json:"merge"`
 }
 
 // field names one member of request. A list form directly follows its single
@@ -51,13 +53,15 @@ const (
 	fDataBase64
 	fCode
 	fReason
+	fSession
+	fMerge
 	fieldCount
 )
 
-var fieldNames = [fieldCount]string{"", "client_id", "client_ids", "uid", "uids", "group", "groups", "exclude", "data", "data_base64", "code", "reason"}
+var fieldNames = [fieldCount]string{"", "client_id", "client_ids", "uid", "uids", "group", "groups", "exclude", "data", "data_base64", "code", "reason", "session", "merge"}
 
 // fields is a set of fields, bit i for field i.
-type fields uint16
+type fields uint32
 
 // errBadRequest marks validation failures (answered with 400).
 var errBadRequest = errors.New("bad request")

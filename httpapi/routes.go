@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,11 +20,12 @@ var routes = map[string]route{
 	"/send/uid":    send(sendUID),
 	"/send/group":  send(sendGroup),
 
-	"/client/close":  post(closeClient, fClientID, fCode, fReason),
-	"/client/online": get(clientOnline),
-	"/client/info":   get(clientInfo),
-	"/client/count":  get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.ClientCount(ctx) }),
-	"/client/list":   listOf("client_ids", hub.Hub.ClientList),
+	"/client/close":   post(closeClient, fClientID, fCode, fReason),
+	"/client/online":  get(clientOnline),
+	"/client/info":    get(clientInfo),
+	"/client/session": post(setSession, fClientID, fSession, fMerge),
+	"/client/count":   get(func(s *Server, ctx *fasthttp.RequestCtx) (any, error) { return s.hub.ClientCount(ctx) }),
+	"/client/list":    listOf("client_ids", hub.Hub.ClientList),
 
 	"/uid/bind":    post(bindUID, fClientID, fUID),
 	"/uid/unbind":  post(unbindUID, fClientID),
@@ -77,6 +79,8 @@ func errorStatus(err error) int {
 		return fasthttp.StatusNotFound
 	case errors.Is(err, hub.ErrUnavailable):
 		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, hub.ErrTooLarge):
+		return fasthttp.StatusRequestEntityTooLarge
 	}
 	return fasthttp.StatusInternalServerError
 }
@@ -207,13 +211,32 @@ func clientInfo(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
 	if err != nil {
 		return nil, notConnected(err, id)
 	}
+	session := info.Session
+	if session == nil {
+		session = json.RawMessage("{}")
+	}
 	return struct {
-		ClientID    string   `json:"client_id"`
-		UID         string   `json:"uid"`
-		Groups      []string `json:"groups"`
-		RemoteAddr  string   `json:"remote_addr"`
-		ConnectedAt string   `json:"connected_at"`
-	}{info.ClientID, info.UID, info.Groups, info.RemoteAddr, info.ConnectedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}, nil
+		ClientID    string          `json:"client_id"`
+		UID         string          `json:"uid"`
+		Groups      []string        `json:"groups"`
+		Session     json.RawMessage `json:"session"`
+		RemoteAddr  string          `json:"remote_addr"`
+		ConnectedAt string          `json:"connected_at"`
+	}{info.ClientID, info.UID, info.Groups, session, info.RemoteAddr, info.ConnectedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}, nil
+}
+
+// setSession replaces (or with "merge" merges into) a client's session data.
+func setSession(s *Server, ctx *fasthttp.RequestCtx, r *request) (any, error) {
+	if err := checkClientID("client_id", r.ClientID); err != nil {
+		return nil, err
+	}
+	if r.Session == nil {
+		return nil, badRequest("missing session: a JSON object")
+	}
+	if err := s.hub.SetSession(ctx, r.ClientID, r.Session, r.Merge); err != nil {
+		return nil, notConnected(err, r.ClientID)
+	}
+	return okAnswer{true}, nil
 }
 
 type okAnswer struct {

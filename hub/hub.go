@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +22,8 @@ var (
 	// ErrUnavailable reports an operation on one client whose node did not
 	// answer (cluster mode); nothing is known to have changed.
 	ErrUnavailable = errors.New("hub: the client's node is unavailable")
+	// ErrTooLarge reports session data past the registry's limit; nothing changed.
+	ErrTooLarge = errors.New("hub: session data too large")
 )
 
 // Page sizes of the listings: limit <= 0 means DefaultPageSize, larger
@@ -72,7 +75,8 @@ type Page struct {
 type Info struct {
 	ClientID    string
 	UID         string   // "" when unbound
-	Groups      []string // sorted, never nil
+	Groups      []string        // sorted, never nil
+	Session     json.RawMessage // a JSON object, nil when none; shared: never modify it
 	RemoteAddr  string
 	ConnectedAt time.Time
 }
@@ -96,6 +100,13 @@ type Membership interface {
 	DissolveGroup(ctx context.Context, group string) (Count, error)
 	CloseClient(ctx context.Context, id string, code uint16, reason string) error
 	CloseUID(ctx context.Context, uid string, code uint16, reason string) (Count, error)
+	// SetSession replaces client id's session data with session (a JSON
+	// object; "{}" clears it), or with merge merges it in: its top-level
+	// keys replace the client's, and a key set to null is removed (RFC 7396
+	// at the top level). ErrInvalid when session is not a JSON object,
+	// ErrTooLarge when the result is over the limit; either way nothing
+	// changes.
+	SetSession(ctx context.Context, id string, session json.RawMessage, merge bool) error
 }
 
 // Presence answers who is online.

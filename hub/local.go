@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,8 @@ func hubError(err error) error {
 		return ErrBadCursor
 	case errors.Is(err, registry.ErrEmptyName):
 		return fmt.Errorf("%w: empty uid or group name", ErrInvalid)
+	case errors.Is(err, registry.ErrSessionTooLarge):
+		return fmt.Errorf("%w: %s", ErrTooLarge, strings.TrimPrefix(err.Error(), registry.ErrSessionTooLarge.Error()+": "))
 	case errors.Is(err, registry.ErrTooManyGroups):
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "registry: "))
 	}
@@ -94,7 +97,20 @@ func (l *Local) ClientInfo(_ context.Context, id string) (Info, error) {
 	if i.Groups == nil {
 		i.Groups = []string{}
 	}
-	return Info{ClientID: i.ClientID, UID: i.UID, Groups: i.Groups, RemoteAddr: i.RemoteAddr, ConnectedAt: i.ConnectedAt}, nil
+	return Info{ClientID: i.ClientID, UID: i.UID, Groups: i.Groups, Session: i.Session, RemoteAddr: i.RemoteAddr, ConnectedAt: i.ConnectedAt}, nil
+}
+
+func (l *Local) SetSession(_ context.Context, id string, session json.RawMessage, merge bool) error {
+	patch, err := CompactSession(session)
+	if err != nil {
+		return err
+	}
+	return hubError(l.reg.UpdateSession(id, func(old []byte) ([]byte, error) {
+		if !merge {
+			return patch, nil
+		}
+		return mergeSession(old, patch)
+	}))
 }
 
 func (l *Local) ClientCount(context.Context) (Count, error) {

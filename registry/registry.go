@@ -36,8 +36,11 @@ type Config struct {
 	// MaxGroupsPerClient caps the groups one client can be in (JoinGroups
 	// returns ErrTooManyGroups past it); 0 means DefaultMaxGroupsPerClient.
 	MaxGroupsPerClient int
-	FanoutWorkers      int // goroutines used to spread one big send across cores; 0 means runtime.GOMAXPROCS(0)
-	FanoutMin          int // targets below which a send runs on the caller's goroutine; 0 means 512
+	// MaxSessionBytes caps a client's session data (UpdateSession returns
+	// ErrSessionTooLarge past it); 0 means DefaultMaxSessionBytes.
+	MaxSessionBytes int
+	FanoutWorkers   int // goroutines used to spread one big send across cores; 0 means runtime.GOMAXPROCS(0)
+	FanoutMin       int // targets below which a send runs on the caller's goroutine; 0 means 512
 }
 
 // Config defaults and limits.
@@ -50,6 +53,9 @@ const (
 	// removal holds a client (O(1), a fraction of a microsecond, per group),
 	// and so how long the poller's timer goroutine can wait for one.
 	DefaultMaxGroupsPerClient = 1000
+
+	// DefaultMaxSessionBytes is Config.MaxSessionBytes's default.
+	DefaultMaxSessionBytes = 4096
 )
 
 // Info describes one client. It is a copy owned by the caller.
@@ -57,6 +63,7 @@ type Info struct {
 	ClientID    string
 	UID         string   // "" when unbound
 	Groups      []string // sorted
+	Session     []byte   // shared with the registry: never modify it; nil when none
 	RemoteAddr  string
 	ConnectedAt time.Time // wall clock only, no monotonic reading
 }
@@ -69,7 +76,9 @@ var (
 	ErrEmptyName = errors.New("registry: empty uid or group name")
 	// ErrTooManyGroups reports a join past Config.MaxGroupsPerClient.
 	ErrTooManyGroups = errors.New("registry: too many groups for one client")
-	ErrConfig        = errors.New("registry: invalid config")
+	// ErrSessionTooLarge reports session data past Config.MaxSessionBytes.
+	ErrSessionTooLarge = errors.New("registry: session data too large")
+	ErrConfig          = errors.New("registry: invalid config")
 )
 
 // Registry is the hub. Create it with New (the zero value is not usable);
@@ -83,11 +92,12 @@ type Registry[M any] struct {
 	uids    index[M]
 	groups  index[M]
 
-	workers   int
-	fanoutMin int
-	maxGroups int
-	targets   sync.Pool // *[]*entry[M], emptied and cleared
-	seen      sync.Pool // map[*entry[M]]struct{}, emptied
+	workers    int
+	fanoutMin  int
+	maxGroups  int
+	maxSession int
+	targets    sync.Pool // *[]*entry[M], emptied and cleared
+	seen       sync.Pool // map[*entry[M]]struct{}, emptied
 }
 
 // clientShard maps client ids to entries.
@@ -115,6 +125,9 @@ type entry[M any] struct {
 	dead   bool    // guarded by mu; set once by Remove
 	uid    string  // guarded by mu; "" when unbound; shares the index's copy of the name
 	groups nameSet // guarded by mu; shares the index's copies of the names
+	// session is the client's session data, replaced whole, never modified
+	// (Info hands it out). Guarded by mu.
+	session []byte
 }
 
 // New validates cfg, applies its defaults and returns an empty Registry.
@@ -133,13 +146,17 @@ func New[M any](cfg Config) (*Registry[M], error) {
 	if cfg.MaxGroupsPerClient < 0 {
 		return nil, fmt.Errorf("%w: MaxGroupsPerClient %d is negative", ErrConfig, cfg.MaxGroupsPerClient)
 	}
+	if cfg.MaxSessionBytes < 0 {
+		return nil, fmt.Errorf("%w: MaxSessionBytes %d is negative", ErrConfig, cfg.MaxSessionBytes)
+	}
 	r := &Registry[M]{
-		seed:      maphash.MakeSeed(),
-		mask:      uint64(shards - 1),
-		clients:   make([]clientShard[M], shards),
-		workers:   cmp.Or(cfg.FanoutWorkers, runtime.GOMAXPROCS(0)),
-		fanoutMin: cmp.Or(cfg.FanoutMin, DefaultFanoutMin),
-		maxGroups: cmp.Or(cfg.MaxGroupsPerClient, DefaultMaxGroupsPerClient),
+		seed:       maphash.MakeSeed(),
+		mask:       uint64(shards - 1),
+		clients:    make([]clientShard[M], shards),
+		workers:    cmp.Or(cfg.FanoutWorkers, runtime.GOMAXPROCS(0)),
+		fanoutMin:  cmp.Or(cfg.FanoutMin, DefaultFanoutMin),
+		maxGroups:  cmp.Or(cfg.MaxGroupsPerClient, DefaultMaxGroupsPerClient),
+		maxSession: cmp.Or(cfg.MaxSessionBytes, DefaultMaxSessionBytes),
 	}
 	for i := range r.clients {
 		r.clients[i].m = make(map[string]*entry[M])
@@ -199,6 +216,18 @@ func (r *Registry[M]) Add(c Conn[M]) error {
 // present. It costs O(1) per group of the client, at most
 // Config.MaxGroupsPerClient.
 func (r *Registry[M]) Remove(id string) bool {
+	_, ok := r.remove(id, false)
+	return ok
+}
+
+// Take is Remove that also returns what the client was as it left (Info
+// without RemoteAddr): its uid, groups and session, for a disconnect event.
+func (r *Registry[M]) Take(id string) (Info, bool) {
+	return r.remove(id, true)
+}
+
+// remove is Remove, with a snapshot of the entry when describe is set.
+func (r *Registry[M]) remove(id string, describe bool) (Info, bool) {
 	s := r.clientShard(id)
 	s.mu.Lock()
 	e, ok := s.m[id]
@@ -209,10 +238,14 @@ func (r *Registry[M]) Remove(id string) bool {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return false
+		return Info{}, false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var info Info
+	if describe {
+		info = e.infoLocked()
+	}
 	e.dead = true
 	if e.uid != "" {
 		r.uids.remove(e.uid, e)
@@ -222,7 +255,7 @@ func (r *Registry[M]) Remove(id string) bool {
 		r.groups.remove(g, e)
 	}
 	e.groups = nameSet{}
-	return true
+	return info, true
 }
 
 // Lookup returns the connection registered under id.
@@ -245,15 +278,46 @@ func (r *Registry[M]) Info(id string) (Info, bool) {
 	if err != nil {
 		return Info{}, false
 	}
-	info := Info{
-		ClientID:    e.id,
-		UID:         e.uid,
-		Groups:      e.groups.sorted(),
-		ConnectedAt: time.Unix(0, e.connectedAt),
-	}
+	info := e.infoLocked()
 	e.mu.Unlock()
 	info.RemoteAddr = e.conn.RemoteAddr()
 	return info, true
+}
+
+// infoLocked is the entry's Info but RemoteAddr. Caller holds e.mu.
+func (e *entry[M]) infoLocked() Info {
+	return Info{
+		ClientID:    e.id,
+		UID:         e.uid,
+		Groups:      e.groups.sorted(),
+		Session:     e.session,
+		ConnectedAt: time.Unix(0, e.connectedAt),
+	}
+}
+
+// UpdateSession replaces id's session data with what update returns, given
+// the current data (nil when none; update must not modify it). update runs
+// with the client locked, so concurrent updates apply one after the other;
+// it must be quick and must not call the registry. Nothing changes when
+// update fails (its error is returned), when the result exceeds
+// Config.MaxSessionBytes (ErrSessionTooLarge), or when id is unknown
+// (ErrNotFound). The registry keeps the returned slice: update must not
+// keep or modify it.
+func (r *Registry[M]) UpdateSession(id string, update func(old []byte) ([]byte, error)) error {
+	e, err := r.lockLive(id)
+	if err != nil {
+		return err
+	}
+	defer e.mu.Unlock()
+	s, err := update(e.session)
+	if err != nil {
+		return err
+	}
+	if len(s) > r.maxSession {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrSessionTooLarge, len(s), r.maxSession)
+	}
+	e.session = s
+	return nil
 }
 
 // CloseClient closes id's connection with the given close code and reason;

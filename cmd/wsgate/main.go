@@ -21,6 +21,7 @@ import (
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/registry"
+	"github.com/wsgate/wsgate/webhook"
 )
 
 func main() {
@@ -43,6 +44,10 @@ type config struct {
 	shutdownTimeout time.Duration
 	pprofAddr       string
 	compression     bool
+	webhookSecrets  string
+	webhookEvents   string
+	webhookHeaders  string
+	webhookFail     string
 }
 
 // parseFlags reads args, with WSGATE_* environment variables as defaults.
@@ -78,6 +83,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.gw.Cluster.NodeID, "node-id", "", "this node's id, letters, digits, - and _ (default: random at start)")
 	fs.DurationVar(&c.gw.Cluster.Timeout, "cluster-timeout", cluster.DefaultTimeout, "how long a cluster-wide answer waits for the nodes")
 	fs.DurationVar(&c.gw.DrainDuration, "drain-duration", gateway.DefaultDrainDuration, "cluster mode: on shutdown, close clients with 1012 spread over this long")
+	fs.IntVar(&c.gw.Registry.MaxSessionBytes, "max-session", registry.DefaultMaxSessionBytes, "largest session data per client, compact JSON bytes (413 over it)")
+	fs.StringVar(&c.gw.Webhook.URL, "webhook-url", "", "post client events to this backend URL, signed (default: off)")
+	fs.StringVar(&c.webhookSecrets, "webhook-secret", "", "comma-separated Standard Webhooks secrets, whsec_ + base64 key; each signs every request")
+	fs.StringVar(&c.webhookEvents, "webhook-events", strings.Join(webhook.DefaultEvents, ","), "comma-separated events to post: any of connect,connected,message,disconnected")
+	fs.DurationVar(&c.gw.Webhook.Timeout, "webhook-timeout", webhook.DefaultTimeout, "one webhook request's limit")
+	fs.IntVar(&c.gw.Webhook.QueueBytes, "webhook-queue", webhook.DefaultQueueBytes, "bytes of events waiting to be posted; past it message events are dropped first")
+	fs.DurationVar(&c.gw.Webhook.RetryFor, "webhook-retry-for", webhook.DefaultRetryFor, "how long an undelivered batch of events is retried before it is dropped")
+	fs.StringVar(&c.webhookFail, "webhook-connect-fail", "closed", "when the connect webhook fails: closed (503 to the client) or open (let it in)")
+	fs.IntVar(&c.gw.Webhook.ConnectConcurrency, "webhook-connect-concurrency", webhook.DefaultConnectConcurrency, "connect webhooks in flight at once")
+	fs.StringVar(&c.webhookHeaders, "webhook-headers", "", "comma-separated request headers a connect event carries besides the default ones (e.g. Cookie)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
@@ -111,6 +126,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.gw.API.AllowedOrigins = list(c.apiOrigins)
 	c.gw.API.AllowedHosts = list(c.apiHosts)
 	c.gw.GRPC.Token = c.gw.API.Token
+	c.gw.Webhook.Secrets = list(c.webhookSecrets)
+	c.gw.Webhook.Events = list(c.webhookEvents)
+	if c.gw.Webhook.Events == nil {
+		c.gw.Webhook.Events = []string{}
+	}
+	c.gw.Webhook.Headers = list(c.webhookHeaders)
+	c.gw.Webhook.ConnectFailOpen = c.webhookFail == "open"
 	for _, cidr := range list(c.grpcAllow) {
 		p, err := netip.ParsePrefix(cidr)
 		if err != nil {

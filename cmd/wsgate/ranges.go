@@ -67,6 +67,9 @@ func (c *config) checkRanges() error {
 		{"max-inbound-rate", c.inboundRate, 1, 1_000_000, "no limit"},
 		{"max-groups-per-client", c.gw.Registry.MaxGroupsPerClient, 1, 1_000_000, ""},
 		{"api-max-body", c.gw.API.MaxBody, 64, 64 * mib, ""},
+		{"max-session", c.gw.Registry.MaxSessionBytes, 2, mib, ""},
+		{"webhook-queue", c.gw.Webhook.QueueBytes, mib, 64 * 1024 * mib, ""},
+		{"webhook-connect-concurrency", c.gw.Webhook.ConnectConcurrency, 1, 100_000, ""},
 	} {
 		errs = append(errs, r.check())
 	}
@@ -78,6 +81,8 @@ func (c *config) checkRanges() error {
 		{"shutdown-timeout", c.shutdownTimeout, 100 * time.Millisecond, time.Hour, ""},
 		{"cluster-timeout", c.gw.Cluster.Timeout, 10 * time.Millisecond, time.Minute, ""},
 		{"drain-duration", c.gw.DrainDuration, 100 * time.Millisecond, time.Hour, ""},
+		{"webhook-timeout", c.gw.Webhook.Timeout, 10 * time.Millisecond, time.Minute, ""},
+		{"webhook-retry-for", c.gw.Webhook.RetryFor, time.Second, 7 * 24 * time.Hour, ""},
 	} {
 		errs = append(errs, r.check())
 	}
@@ -86,6 +91,9 @@ func (c *config) checkRanges() error {
 	}
 	if ws.PingInterval > 0 && ws.PingInterval >= ws.HeartbeatTimeout {
 		errs = append(errs, fmt.Errorf("-ping-interval %v must be shorter than -heartbeat-timeout %v", ws.PingInterval, ws.HeartbeatTimeout))
+	}
+	if c.webhookFail != "closed" && c.webhookFail != "open" {
+		errs = append(errs, fmt.Errorf("-webhook-connect-fail %q: want closed or open", c.webhookFail))
 	}
 	if ws.Path != "" && !strings.HasPrefix(ws.Path, "/") {
 		errs = append(errs, fmt.Errorf("-ws-path %q must start with /", ws.Path))

@@ -1,0 +1,424 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// TestSignatureMatchesStandardWebhooksVector checks the signing against the
+// test vector the Standard Webhooks libraries share.
+func TestSignatureMatchesStandardWebhooksVector(t *testing.T) {
+	cfg := Config{Secrets: []string{testSecret}}
+	keys, err := cfg.keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := signature(keys, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("signature %q, want %q", got, want)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	ok := Config{URL: "http://127.0.0.1:9/", Secrets: []string{testSecret}, Node: "n1"}
+	for name, change := range map[string]func(*Config){
+		"no url":        func(c *Config) { c.URL = "" },
+		"ftp url":       func(c *Config) { c.URL = "ftp://x/" },
+		"no secret":     func(c *Config) { c.Secrets = nil },
+		"no prefix":     func(c *Config) { c.Secrets = []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} },
+		"short key":     func(c *Config) { c.Secrets = []string{"whsec_AAAA"} },
+		"unknown event": func(c *Config) { c.Events = []string{"connected", "opened"} },
+		"node.started":  func(c *Config) { c.Events = []string{"node.started"} },
+		"no node":       func(c *Config) { c.Node = "" },
+		"negative":      func(c *Config) { c.QueueBytes = -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := ok
+			change(&c)
+			if _, err := New(c); !errors.Is(err, ErrConfig) {
+				t.Fatalf("New: %v, want ErrConfig", err)
+			}
+		})
+	}
+	if _, err := New(ok); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+}
+
+// receiver is a backend: it checks every request's signature with its own
+// implementation of the scheme, and records the events.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	answer func(r *http.Request, events []map[string]any) (int, string)
+
+	mu       sync.Mutex
+	events   []map[string]any
+	msgIDs   []string
+	requests int
+}
+
+func newReceiver(t *testing.T, answer func(r *http.Request, events []map[string]any) (int, string)) *receiver {
+	rc := &receiver{t: t, answer: answer}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(testSecret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "." + string(body)))
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if r.Header.Get("webhook-signature") != want || r.Header.Get("Content-Type") != "application/json" {
+		rc.t.Errorf("request %s: bad signature or type: %q", id, r.Header)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var b struct{ Events []map[string]any }
+	if err := json.Unmarshal(body, &b); err != nil {
+		rc.t.Errorf("body %q: %v", body, err)
+	}
+	status, text := http.StatusNoContent, ""
+	if rc.answer != nil {
+		status, text = rc.answer(r, b.Events)
+	}
+	rc.mu.Lock()
+	rc.requests++
+	rc.msgIDs = append(rc.msgIDs, id)
+	if status/100 == 2 {
+		rc.events = append(rc.events, b.Events...)
+	}
+	rc.mu.Unlock()
+	w.WriteHeader(status)
+	io.WriteString(w, text)
+}
+
+// got returns the accepted events' types and client ids, in arrival order.
+func (rc *receiver) got() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []string
+	for _, e := range rc.events {
+		s := e["type"].(string)
+		if id, ok := e["client_id"].(string); ok {
+			s += " " + id
+		}
+		if d, ok := e["data"].(string); ok {
+			s += " " + d
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func newSender(t *testing.T, rc *receiver, change func(*Config)) *Sender {
+	t.Helper()
+	cfg := Config{URL: rc.srv.URL, Secrets: []string{testSecret}, Node: "n1", Events: ClientTypes, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)}
+	if change != nil {
+		change(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// gate makes a backend that holds every request until released.
+type gate struct{ ch chan struct{} }
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) wait(*http.Request, []map[string]any) (int, string) {
+	<-g.ch
+	return http.StatusNoContent, ""
+}
+
+func (g *gate) open() { close(g.ch) }
+
+// TestDeliveryRules: a client's events arrive in order; one that leaves
+// before its connected went out produces none of its events; one whose
+// connected went out gets its disconnected.
+func TestDeliveryRules(t *testing.T) {
+	g := newGate()
+	rc := newReceiver(t, g.wait)
+	s := newSender(t, rc, nil)
+	s.Start() // node.started holds lane 0 at the gate
+	eventually(t, "node.started in flight", func() bool { return s.queued.Load() == 0 })
+	l := s.lanes[0]
+	left := &Tracker{lane: l}
+	s.Connected(left, &Client{ID: "left"})
+	s.Message(left, &Client{ID: "left"}, true, []byte("lost"))
+	s.Disconnected(left, &Client{ID: "left"}, Close{Code: 1000, Reason: "peer_close", By: "client"})
+	stays := &Tracker{lane: l}
+	s.Connected(stays, &Client{ID: "stays"})
+	s.Message(stays, &Client{ID: "stays"}, true, []byte("one"))
+	s.Message(stays, &Client{ID: "stays"}, false, []byte{0xff})
+	s.Message(stays, &Client{ID: "stays"}, true, []byte("two"))
+	g.open()
+	eventually(t, "stays's events", func() bool { return len(rc.got()) == 5 })
+	s.Disconnected(stays, &Client{ID: "stays"}, Close{Code: 1006, Reason: "peer_gone", By: "client"})
+	s.Message(stays, &Client{ID: "stays"}, true, []byte("after close"))
+	eventually(t, "stays's disconnected", func() bool { return len(rc.got()) == 6 })
+	want := []string{"node.started", "connected stays", "message stays one", "message stays", "message stays two", "disconnected stays"}
+	if got := rc.got(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	st := s.Stats()
+	if st.Events["connected"]["skipped"] != 1 || st.Events["message"]["skipped"] != 1 {
+		t.Fatalf("skipped counts %v", st.Events)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if e := rc.events[3]; e["data_base64"] != "/w==" || e["node"] != "n1" {
+		t.Fatalf("binary message event %v", e)
+	}
+	if e := rc.events[5]; e["code"] != float64(1006) || e["reason"] != "peer_gone" || e["by"] != "client" {
+		t.Fatalf("disconnected event %v", e)
+	}
+}
+
+// TestEventFields checks one event's every field.
+func TestEventFields(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := newSender(t, rc, nil)
+	s.Start()
+	c := &Client{ID: "c1", UID: "u1", Groups: []string{"a", "b"}, Session: json.RawMessage(`{"plan":"pro"}`), RemoteAddr: "127.0.0.1:5"}
+	tr := s.Track("c1")
+	s.Connected(tr, c)
+	eventually(t, "connected", func() bool { return len(rc.got()) == 2 })
+	rc.mu.Lock()
+	e := rc.events[0]
+	if e["type"] != TypeConnected {
+		e = rc.events[1]
+	}
+	rc.mu.Unlock()
+	tm, err := time.Parse(time.RFC3339Nano, e["time"].(string))
+	if err != nil || time.Since(tm) > time.Minute || !strings.Contains(e["time"].(string), ".") {
+		t.Fatalf("time %v: %v", e["time"], err)
+	}
+	b, _ := json.Marshal(map[string]any{"client_id": e["client_id"], "uid": e["uid"], "groups": e["groups"], "session": e["session"], "remote_addr": e["remote_addr"], "node": e["node"]})
+	if want := `{"client_id":"c1","groups":["a","b"],"node":"n1","remote_addr":"127.0.0.1:5","session":{"plan":"pro"},"uid":"u1"}`; string(b) != want {
+		t.Fatalf("event %s, want %s", b, want)
+	}
+	if id, _ := e["id"].(string); !strings.HasPrefix(id, "n1-") {
+		t.Fatalf("event id %q", id)
+	}
+}
+
+// TestRetriesUntilAccepted: 500 and 429 are retried under the same
+// webhook-id, then the batch is delivered once.
+func TestRetriesUntilAccepted(t *testing.T) {
+	var mu sync.Mutex
+	answers := []int{500, 429, 204}
+	rc := newReceiver(t, func(*http.Request, []map[string]any) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		a := answers[0]
+		if len(answers) > 1 {
+			answers = answers[1:]
+		}
+		return a, ""
+	})
+	s := newSender(t, rc, nil)
+	s.Start()
+	eventually(t, "node.started delivered", func() bool { return len(rc.got()) == 1 })
+	rc.mu.Lock()
+	ids := rc.msgIDs
+	rc.mu.Unlock()
+	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Fatalf("webhook ids %q: want one id tried three times", ids)
+	}
+	if st := s.Stats(); st.Retries != 2 || st.Events["node.started"]["delivered"] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestRefusalNotRetried: a 400 drops the batch at once.
+func TestRefusalNotRetried(t *testing.T) {
+	rc := newReceiver(t, func(*http.Request, []map[string]any) (int, string) { return 400, "no" })
+	s := newSender(t, rc, nil)
+	s.Start()
+	eventually(t, "the refusal counted", func() bool { return s.Stats().Events["node.started"]["rejected"] == 1 })
+	if rc.requests != 1 || s.Stats().Retries != 0 {
+		t.Fatalf("%d requests, %d retries: want 1, 0", rc.requests, s.Stats().Retries)
+	}
+}
+
+// TestBackendDownExpires: a backend that never answers costs a bounded
+// retry time, after which the batch is counted as expired.
+func TestBackendDownExpires(t *testing.T) {
+	rc := newReceiver(t, nil)
+	rc.srv.Close() // nothing listens: every attempt fails
+	s := newSender(t, rc, func(c *Config) { c.RetryFor = 600 * time.Millisecond })
+	s.Start()
+	eventually(t, "the batch expired", func() bool { return s.Stats().Events["node.started"]["expired"] == 1 })
+	if s.Stats().Retries == 0 {
+		t.Fatal("no retry before giving up")
+	}
+}
+
+// TestQueueFullDropsMessagesFirst: with the backend stuck, message events
+// past the bound are dropped, and lifecycle events push queued message
+// events out; the queue never exceeds its bound.
+func TestQueueFullDropsMessagesFirst(t *testing.T) {
+	g := newGate()
+	rc := newReceiver(t, g.wait)
+	const bound = 64 << 10
+	s := newSender(t, rc, func(c *Config) { c.QueueBytes = bound })
+	s.Start()
+	eventually(t, "node.started in flight", func() bool { return s.queued.Load() == 0 })
+	l := s.lanes[0]
+	payload := make([]byte, 1000)
+	tr := &Tracker{lane: l}
+	s.Connected(tr, &Client{ID: "talker"})
+	for range 200 {
+		s.Message(tr, &Client{ID: "talker"}, false, payload)
+		if q := s.queued.Load(); q > bound {
+			t.Fatalf("queue at %d bytes, bound %d", q, bound)
+		}
+	}
+	dropped := s.Stats().Events["message"]["dropped"]
+	if dropped == 0 {
+		t.Fatal("no message dropped past the bound")
+	}
+	var lifecycle []*Tracker
+	for range 40 {
+		lt := &Tracker{lane: l}
+		s.Connected(lt, &Client{ID: "quiet"})
+		lifecycle = append(lifecycle, lt)
+	}
+	st := s.Stats()
+	if st.Events["connected"]["dropped"] != 0 || st.Events["message"]["dropped"] <= dropped || st.QueueBytes > bound {
+		t.Fatalf("after lifecycle events: %+v", st)
+	}
+	g.open()
+	eventually(t, "every event delivered or dropped", func() bool {
+		st := s.Stats()
+		return st.Events["connected"]["delivered"] == 41 && st.Events["message"]["delivered"]+st.Events["message"]["dropped"] == 200
+	})
+	if st := s.Stats(); st.QueueBytes != 0 {
+		t.Fatalf("queue holds %d bytes after delivery", st.QueueBytes)
+	}
+}
+
+// TestConnectAnswers: what each backend answer makes of a connecting client.
+func TestConnectAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		delay    time.Duration
+		failOpen bool
+		want     Answer
+	}{
+		{"200 with grants", 200, `{"uid":"u9","groups":["g1"],"session":{"a":1},"other":true}`, 0, false, Answer{Accept: true, UID: "u9", Groups: []string{"g1"}, Session: json.RawMessage(`{"a":1}`)}},
+		{"204", 204, "", 0, false, Answer{Accept: true}},
+		{"200 empty", 200, "", 0, false, Answer{Accept: true}},
+		{"401", 401, "bad user", 0, false, Answer{Status: 401, Text: "bad user"}},
+		{"403 long text", 403, strings.Repeat("x", 300), 0, false, Answer{Status: 403, Text: "refused by the backend"}},
+		{"500 closed", 500, "", 0, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"500 open", 500, "", 0, true, Answer{Accept: true, Failed: true}},
+		{"404 closed", 404, "", 0, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"garbage", 200, `{"uid":`, 0, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"bad uid", 200, `{"uid":"` + strings.Repeat("u", 300) + `"}`, 0, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"session not an object", 200, `{"session":[1]}`, 0, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"timeout closed", 200, "", 300 * time.Millisecond, false, Answer{Status: 503, Text: "backend unavailable", Failed: true}},
+		{"timeout open", 200, "", 300 * time.Millisecond, true, Answer{Accept: true, Failed: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := make(chan map[string]any, 1)
+			rc := newReceiver(t, func(r *http.Request, events []map[string]any) (int, string) {
+				if len(events) == 1 && events[0]["type"] == TypeConnect {
+					asked <- events[0]
+					time.Sleep(tc.delay)
+					return tc.status, tc.body
+				}
+				return 204, ""
+			})
+			s := newSender(t, rc, func(c *Config) {
+				c.Timeout, c.ConnectFailOpen, c.Events = 100*time.Millisecond, tc.failOpen, []string{TypeConnect}
+			})
+			s.Start()
+			h := http.Header{"User-Agent": {"test"}, "Cookie": {"secret"}, "Authorization": {"Bearer t"}}
+			answers := make(chan Answer, 1)
+			s.Connect(&ConnectRequest{Client: Client{ID: "c1", RemoteAddr: "127.0.0.1:9"}, Path: "/ws", Query: "room=1&token=abc", Header: h}, func(a Answer) { answers <- a })
+			var a Answer
+			select {
+			case a = <-answers:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no answer")
+			}
+			ab, _ := json.Marshal(a)
+			wb, _ := json.Marshal(tc.want)
+			if string(ab) != string(wb) {
+				t.Fatalf("answer %s, want %s", ab, wb)
+			}
+			got := <-asked
+			if got["query"] != "room=1" || got["path"] != "/ws" {
+				t.Fatalf("connect event %v: the token must be left out of the query", got)
+			}
+			if hs := got["headers"].(map[string]any); hs["User-Agent"] != "test" || hs["Cookie"] != nil || hs["Authorization"] != nil {
+				t.Fatalf("connect headers %v: want User-Agent only", hs)
+			}
+		})
+	}
+}
+
+func TestWithoutToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                    "",
+		"token=a":             "",
+		"a=1&token=x&b=2":     "a=1&b=2",
+		"to%6Ben=x&tokens=1":  "tokens=1",
+		"a=1&&token&b":        "a=1&b",
+		"x=token%3Dsecret&y=": "x=token%3Dsecret&y=",
+	} {
+		if got := withoutToken(in); got != want {
+			t.Errorf("withoutToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBackoffFullJitter(t *testing.T) {
+	for attempt := range 30 {
+		ceiling := min(maxBackoff, minBackoff<<min(attempt, 20))
+		for range 100 {
+			if d := backoff(attempt); d < 0 || d > ceiling {
+				t.Fatalf("backoff(%d) = %v, outside [0, %v]", attempt, d, ceiling)
+			}
+		}
+	}
+}
