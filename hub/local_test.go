@@ -65,3 +65,45 @@ func TestLocalErrors(t *testing.T) {
 		t.Errorf("GroupList: %+v, %v; want an empty last page", p, err)
 	}
 }
+
+// TestSession: replace, merge (a null removes a key), clear, the size
+// limit, and bad input, each leaving the session as it was on error.
+func TestSession(t *testing.T) {
+	reg, err := registry.New[*wsframe.Frame](registry.Config{MaxSessionBytes: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Add(fakeConn{"c1"}); err != nil {
+		t.Fatal(err)
+	}
+	h, ctx := hub.NewLocal(reg), context.Background()
+	steps := []struct {
+		session string
+		merge   bool
+		err     error
+		want    string
+	}{
+		{`{ "b": 1, "a": {"x": [1, 2]} }`, false, nil, `{"b":1,"a":{"x":[1,2]}}`},
+		{`{"c":"z","b":null}`, true, nil, `{"a":{"x":[1,2]},"c":"z"}`},
+		{`{"d":"` + string(make([]byte, 40)) + `"}`, true, hub.ErrInvalid, `{"a":{"x":[1,2]},"c":"z"}`}, // control bytes: not JSON
+		{`{"d":"0123456789012345678901234567890"}`, true, hub.ErrTooLarge, `{"a":{"x":[1,2]},"c":"z"}`},
+		{`[1]`, false, hub.ErrInvalid, `{"a":{"x":[1,2]},"c":"z"}`},
+		{`"s"`, true, hub.ErrInvalid, `{"a":{"x":[1,2]},"c":"z"}`},
+		{`{"a":null,"c":null}`, true, nil, ``},
+		{`{"k":1}`, false, nil, `{"k":1}`},
+		{`{}`, false, nil, ``},
+	}
+	for i, s := range steps {
+		err := h.SetSession(ctx, "c1", []byte(s.session), s.merge)
+		if !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
+			t.Fatalf("step %d: SetSession(%s, merge=%v) = %v, want %v", i, s.session, s.merge, err, s.err)
+		}
+		info, err := h.ClientInfo(ctx, "c1")
+		if err != nil || string(info.Session) != s.want {
+			t.Fatalf("step %d: session %s (%v), want %s", i, info.Session, err, s.want)
+		}
+	}
+	if err := h.SetSession(ctx, "nobody", []byte(`{}`), false); !errors.Is(err, hub.ErrNotFound) {
+		t.Fatalf("unknown client: %v", err)
+	}
+}

@@ -126,8 +126,9 @@ type entry[M any] struct {
 	uid    string  // guarded by mu; "" when unbound; shares the index's copy of the name
 	groups nameSet // guarded by mu; shares the index's copies of the names
 	// session is the client's session data, replaced whole, never modified
-	// (Info hands it out). Guarded by mu.
-	session []byte
+	// (Info hands it out); nil when none. A pointer keeps the entry in the
+	// 112-byte size class. Guarded by mu.
+	session *[]byte
 }
 
 // New validates cfg, applies its defaults and returns an empty Registry.
@@ -290,7 +291,7 @@ func (e *entry[M]) infoLocked() Info {
 		ClientID:    e.id,
 		UID:         e.uid,
 		Groups:      e.groups.sorted(),
-		Session:     e.session,
+		Session:     e.sessionLocked(),
 		ConnectedAt: time.Unix(0, e.connectedAt),
 	}
 }
@@ -309,15 +310,26 @@ func (r *Registry[M]) UpdateSession(id string, update func(old []byte) ([]byte, 
 		return err
 	}
 	defer e.mu.Unlock()
-	s, err := update(e.session)
+	s, err := update(e.sessionLocked())
 	if err != nil {
 		return err
 	}
 	if len(s) > r.maxSession {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrSessionTooLarge, len(s), r.maxSession)
 	}
-	e.session = s
+	e.session = nil
+	if s != nil {
+		e.session = &s
+	}
 	return nil
+}
+
+// sessionLocked is the entry's session data, nil when none. Caller holds e.mu.
+func (e *entry[M]) sessionLocked() []byte {
+	if e.session == nil {
+		return nil
+	}
+	return *e.session
 }
 
 // CloseClient closes id's connection with the given close code and reason;
