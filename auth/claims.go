@@ -14,6 +14,10 @@ import (
 
 // Claims is what a valid token says about its client. It is owned by the
 // caller.
+//
+// Check accepts a token until Expires plus the leeway, so the Expires of an
+// accepted token may already be (just) past: a caller that closes the
+// connection at expiry should do so at Expires plus the leeway.
 type Claims struct {
 	UID     string          // "sub"; "" when the token has none: a verified client without a uid
 	Groups  []string        // "groups", distinct, in token order; nil when none

@@ -377,6 +377,11 @@ func TestErrorsNeverQuoteToken(t *testing.T) {
 			if err == nil {
 				t.Fatalf("token %d accepted", i)
 			}
+			for _, jwtErr := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenInvalidClaims, jwt.ErrTokenExpired} {
+				if errors.Is(err, jwtErr) {
+					t.Fatalf("token %d: error %q wraps the JWT library's %q", i, err, jwtErr)
+				}
+			}
 			for _, text := range []string{err.Error(), Reason(err)} {
 				if strings.Contains(text, marker) || strings.Contains(text, tok) {
 					t.Fatalf("token %d: error %q quotes the token", i, text)

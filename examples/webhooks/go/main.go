@@ -172,7 +172,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ev.ID != "" && !rc.seen.add(ev.ID) {
 			continue // delivered before (at-least-once): already printed
 		}
-		rc.print(raw)
+		rc.printEvent(raw)
 	}
 	if connect == nil {
 		w.WriteHeader(http.StatusNoContent)
@@ -221,8 +221,8 @@ func (rc *receiver) verify(h http.Header, body []byte) error {
 	return errors.New("no valid signature")
 }
 
-// print writes one event as one compact line of JSON.
-func (rc *receiver) print(raw json.RawMessage) {
+// printEvent writes one event as one compact line of JSON.
+func (rc *receiver) printEvent(raw json.RawMessage) {
 	var line bytes.Buffer
 	if json.Compact(&line, raw) != nil {
 		return // cannot happen: raw was decoded as an object above
