@@ -34,11 +34,11 @@ test-norace:
 	$(GO) test -count=1 -timeout 5m $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./httpapi/ ./poller/... ./cluster/
+	$(GO) test -run '^$$' -bench . -benchmem ./wsframe/ ./registry/ ./httpapi/ ./poller/... ./cluster/ ./auth/
 
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/; do \
+	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/ ./auth/; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
@@ -46,13 +46,13 @@ fuzz:
 
 lint: vet deps-check
 
-# Dependencies point one way: wsframe and registry never import netpoll or
+# Dependencies point one way: wsframe, registry, hub and auth never import netpoll or
 # fasthttp, registry is stdlib-only, poller never imports registry, hub or
 # httpapi, hub knows no sockets or HTTP, httpapi reaches the clients only
 # through hub (never registry or poller), nothing imports gateway but cmd.
 deps-check:
 	@bad=""; \
-	for p in wsframe registry hub; do \
+	for p in wsframe registry hub auth; do \
 	  $(GO) list -deps ./$$p | grep -E 'cloudwego/netpoll|valyala/fasthttp' && bad="$$bad $$p"; \
 	done; \
 	$(GO) list -deps ./registry | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/registry' && bad="$$bad registry(stdlib-only)"; \
