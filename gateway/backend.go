@@ -3,11 +3,14 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/webhook"
 	"github.com/wsgate/wsgate/wsframe"
@@ -57,6 +60,18 @@ func (gr *grant) answered(a webhook.Answer) {
 // or lets the connect webhook answer later (from its worker goroutine).
 func (g *Gateway) handshake(h *poller.Handshake) {
 	cl := &client{}
+	if g.auth != nil {
+		claims, _, err := g.auth.Check(h.Query, h.Header)
+		if err != nil {
+			g.countAuthFailure(auth.Kind(err))
+			h.Refuse(http.StatusUnauthorized, auth.Reason(err))
+			return
+		}
+		cl.grant = grant{uid: claims.UID, groups: claims.Groups, session: claims.Session}
+		if !claims.Expires.IsZero() {
+			cl.grant.expires = claims.Expires.Add(g.leeway) // it was accepted within the leeway
+		}
+	}
 	if g.hooks == nil || !g.hooks.Wants(webhook.TypeConnect) {
 		h.Accept(cl)
 		return
@@ -73,6 +88,12 @@ func (g *Gateway) handshake(h *poller.Handshake) {
 		cl.grant.answered(a)
 		h.Accept(cl)
 	})
+}
+
+// countAuthFailure counts one refused token of the given kind.
+func (g *Gateway) countAuthFailure(kind string) {
+	n, _ := g.authFailures.LoadOrStore(kind, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 }
 
 // open gives a client what its handshake granted, before its id frame, and

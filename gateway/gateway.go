@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/cluster"
 	"github.com/wsgate/wsgate/grpcapi"
 	"github.com/wsgate/wsgate/httpapi"
@@ -41,6 +43,9 @@ type Config struct {
 	// 0 means DefaultDrainDuration. A single node closes them at once (1001).
 	DrainDuration time.Duration
 	Registry      registry.Config // sharding and fan-out of local sends
+	// Auth verifies a JWT at each handshake (see package auth); off when it
+	// has no key. Its MaxSession and MaxGroups are the registry's limits.
+	Auth auth.Config
 	// Webhook posts client events to a backend; off when Webhook.URL is "".
 	// Its Node is the gateway's node id, MaxSession and MaxGroups the
 	// registry's limits.
@@ -49,8 +54,8 @@ type Config struct {
 
 	// OnHandshake decides on each upgrade before the 101 (see
 	// poller.Handshake: it may answer later); nil accepts every client. It
-	// replaces the gateway's own handshake step (the connect webhook), so
-	// setting both is an error.
+	// replaces the gateway's own handshake step (token, connect webhook), so
+	// setting it with Auth or Webhook is an error.
 	OnHandshake func(h *poller.Handshake)
 	// OnMessage gets each client data message but the "ping" heartbeat (see
 	// poller.Config.OnMessage for its goroutine and the payload's lifetime).
@@ -67,9 +72,14 @@ type Gateway struct {
 	node  string // this node's id: the cluster's, or a random one
 	reg   *hub.Registry
 	hooks *webhook.Sender // nil without webhooks
-	hub   hub.Hub
-	nodes *cluster.Hub // nil for a single node
-	drain time.Duration
+	auth  *auth.Verifier  // nil without tokens
+	// leeway is how long past its exp a token still counts (Auth.Leeway).
+	leeway time.Duration
+	// authFailures counts refused tokens by auth.Kind.
+	authFailures sync.Map // string -> *atomic.Int64
+	hub          hub.Hub
+	nodes        *cluster.Hub // nil for a single node
+	drain        time.Duration
 	// apiAddr is the API's address, for the cluster's heartbeat goroutine
 	// (the API starts after the cluster hub it serves).
 	apiAddr atomic.Pointer[string]
@@ -91,6 +101,14 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg), drain: cmp.Or(cfg.DrainDuration, DefaultDrainDuration)}
 	g.node = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
+	if len(cfg.Auth.Secret) > 0 || len(cfg.Auth.PublicKeyPEM) > 0 {
+		ac := cfg.Auth
+		ac.MaxSession, ac.MaxGroups = cfg.Registry.MaxSessionBytes, cfg.Registry.MaxGroupsPerClient
+		if g.auth, err = auth.New(ac); err != nil {
+			return nil, err
+		}
+		g.leeway = cmp.Or(ac.Leeway, auth.DefaultLeeway)
+	}
 	if cfg.Webhook.URL != "" {
 		wc := cfg.Webhook
 		wc.Node, wc.Logger = g.node, log
@@ -149,9 +167,9 @@ func (g *Gateway) wsConfig(cfg Config) (poller.Config, error) {
 	}
 	ws.Logger = g.log
 	ws.OnHandshake = cfg.OnHandshake
-	if g.hooks != nil {
+	if g.hooks != nil || g.auth != nil {
 		if cfg.OnHandshake != nil {
-			return ws, errors.New("gateway: OnHandshake and webhooks are exclusive: the gateway's handshake step asks the backend")
+			return ws, errors.New("gateway: OnHandshake excludes Auth and Webhook: they are the gateway's own handshake step")
 		}
 		ws.OnHandshake = g.handshake
 	}
@@ -205,7 +223,16 @@ func (g *Gateway) stats() any {
 		poller.Stats
 		Cluster  map[string]int64 `json:"cluster,omitempty"`
 		Webhooks *webhook.Stats   `json:"webhooks,omitempty"`
+		// AuthFailures counts refused tokens by auth.Kind.
+		AuthFailures map[string]int64 `json:"auth_failures,omitempty"`
 	}{Stats: g.ws.Stats()}
+	if g.auth != nil {
+		st.AuthFailures = map[string]int64{}
+		g.authFailures.Range(func(k, v any) bool {
+			st.AuthFailures[k.(string)] = v.(*atomic.Int64).Load()
+			return true
+		})
+	}
 	if g.nodes != nil {
 		st.Cluster = g.nodes.Stats()
 	}

@@ -106,18 +106,38 @@ func (g *testGateway) expectClose(t testing.TB, c *websocket.Conn, id string, co
 // dial connects a gorilla client and reads its id frame.
 func (g *testGateway) dial(t testing.TB) (*websocket.Conn, string) {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(g.wsURL, nil)
+	c, id, status, body := g.dialWith(t, "", nil)
+	if c == nil {
+		t.Fatalf("dial: HTTP %d %q", status, body)
+	}
+	return c, id
+}
+
+// dialWith connects with a query ("" for none) and request headers, and
+// reads the id frame; a refused upgrade returns a nil conn with the HTTP
+// status and body.
+func (g *testGateway) dialWith(t testing.TB, query string, header http.Header) (c *websocket.Conn, id string, status int, body string) {
+	t.Helper()
+	url := g.wsURL
+	if query != "" {
+		url += "?" + query
+	}
+	c, resp, err := websocket.DefaultDialer.Dial(url, header)
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		if resp == nil {
+			t.Fatalf("dial: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return nil, "", resp.StatusCode, string(b)
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	op, id, err := c.ReadMessage()
+	op, p, err := c.ReadMessage()
 	if err != nil || op != websocket.TextMessage {
 		t.Fatalf("id frame: op %d, err %v", op, err)
 	}
 	c.SetReadDeadline(time.Time{})
-	return c, string(id)
+	return c, string(p), http.StatusSwitchingProtocols, ""
 }
 
 // call sends one API request (body "" means none) and decodes the JSON answer.

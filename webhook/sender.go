@@ -39,7 +39,11 @@ type Sender struct {
 	seed    maphash.Seed
 	client  *fasthttp.Client
 
-	lanes   [laneCount]*lane
+	lanes [laneCount]*lane
+	// started is closed once node.started (at lane 0's head) is done with,
+	// delivered or not: the other lanes wait for it, so that a backend gets
+	// it before any other event of this node.
+	started chan struct{}
 	queued  atomic.Int64 // bytes of queued items (item.size)
 	jobsMu  sync.RWMutex
 	jobs    chan connectJob // nil unless connect is wanted
@@ -86,6 +90,7 @@ func New(cfg Config) (*Sender, error) {
 	for i := range s.lanes {
 		s.lanes[i] = newLane()
 	}
+	s.started = make(chan struct{})
 	s.stop, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -98,9 +103,9 @@ func (s *Sender) Start() {
 	e := s.newEvent(TypeNodeStarted)
 	e.Epoch = s.boot.UnixMilli()
 	s.enqueue(s.lanes[0], nil, typeNodeStarted, encode(&e))
-	for _, l := range s.lanes {
+	for i, l := range s.lanes {
 		s.wg.Add(1)
-		go s.post(l)
+		go s.post(l, i == 0)
 	}
 	if s.wants[typeConnect] {
 		s.jobs = make(chan connectJob, s.cfg.ConnectConcurrency*connectBacklog)
@@ -243,9 +248,17 @@ func (s *Sender) evictMessages() bool {
 }
 
 // post is one lane's goroutine: it posts batches until the lane closes
-// and is empty.
-func (s *Sender) post(l *lane) {
+// and is empty. The first lane's first batch holds node.started; the other
+// lanes wait until it is done with.
+func (s *Sender) post(l *lane, first bool) {
 	defer s.wg.Done()
+	if !first {
+		select {
+		case <-s.started:
+		case <-s.stop.Done():
+			return
+		}
+	}
 	for {
 		l.mu.Lock()
 		var b batch
@@ -254,6 +267,10 @@ func (s *Sender) post(l *lane) {
 		l.mu.Unlock()
 		if len(b.bodies) > 0 {
 			s.deliver(&b)
+			if first {
+				close(s.started)
+				first = false
+			}
 			continue
 		}
 		if closing {

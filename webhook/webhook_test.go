@@ -2,22 +2,19 @@ package webhook
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/webhooktest"
 )
 
-const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+const testSecret = webhooktest.Secret
 
 // TestSignatureMatchesStandardWebhooksVector checks the signing against the
 // test vector the Standard Webhooks libraries share.
@@ -59,78 +56,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// receiver is a backend: it checks every request's signature with its own
-// implementation of the scheme, and records the events.
-type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	answer func(r *http.Request, events []map[string]any) (int, string)
-
-	mu       sync.Mutex
-	events   []map[string]any
-	msgIDs   []string
-	requests int
-}
-
-func newReceiver(t *testing.T, answer func(r *http.Request, events []map[string]any) (int, string)) *receiver {
-	rc := &receiver{t: t, answer: answer}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
-	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(testSecret, "whsec_"))
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "." + string(body)))
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if r.Header.Get("webhook-signature") != want || r.Header.Get("Content-Type") != "application/json" {
-		rc.t.Errorf("request %s: bad signature or type: %q", id, r.Header)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	var b struct{ Events []map[string]any }
-	if err := json.Unmarshal(body, &b); err != nil {
-		rc.t.Errorf("body %q: %v", body, err)
-	}
-	status, text := http.StatusNoContent, ""
-	if rc.answer != nil {
-		status, text = rc.answer(r, b.Events)
-	}
-	rc.mu.Lock()
-	rc.requests++
-	rc.msgIDs = append(rc.msgIDs, id)
-	if status/100 == 2 {
-		rc.events = append(rc.events, b.Events...)
-	}
-	rc.mu.Unlock()
-	w.WriteHeader(status)
-	io.WriteString(w, text)
-}
-
-// got returns the accepted events' types and client ids, in arrival order.
-func (rc *receiver) got() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	var out []string
-	for _, e := range rc.events {
-		s := e["type"].(string)
-		if id, ok := e["client_id"].(string); ok {
-			s += " " + id
-		}
-		if d, ok := e["data"].(string); ok {
-			s += " " + d
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func newSender(t *testing.T, rc *receiver, change func(*Config)) *Sender {
+func newSender(t *testing.T, rc *webhooktest.Receiver, change func(*Config)) *Sender {
 	t.Helper()
-	cfg := Config{URL: rc.srv.URL, Secrets: []string{testSecret}, Node: "n1", Events: ClientTypes, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)}
+	cfg := Config{URL: rc.URL, Secrets: []string{testSecret}, Node: "n1", Events: ClientTypes, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)}
 	if change != nil {
 		change(&cfg)
 	}
@@ -155,24 +83,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// gate makes a backend that holds every request until released.
-type gate struct{ ch chan struct{} }
-
-func newGate() *gate { return &gate{ch: make(chan struct{})} }
-
-func (g *gate) wait(*http.Request, []map[string]any) (int, string) {
-	<-g.ch
-	return http.StatusNoContent, ""
-}
-
-func (g *gate) open() { close(g.ch) }
-
 // TestDeliveryRules: a client's events arrive in order; one that leaves
 // before its connected went out produces none of its events; one whose
 // connected went out gets its disconnected.
 func TestDeliveryRules(t *testing.T) {
-	g := newGate()
-	rc := newReceiver(t, g.wait)
+	g := webhooktest.NewGate()
+	rc := webhooktest.New(t, g.Wait)
 	s := newSender(t, rc, nil)
 	s.Start() // node.started holds lane 0 at the gate
 	eventually(t, "node.started in flight", func() bool { return s.queued.Load() == 0 })
@@ -186,44 +102,41 @@ func TestDeliveryRules(t *testing.T) {
 	s.Message(stays, &Client{ID: "stays"}, true, []byte("one"))
 	s.Message(stays, &Client{ID: "stays"}, false, []byte{0xff})
 	s.Message(stays, &Client{ID: "stays"}, true, []byte("two"))
-	g.open()
-	eventually(t, "stays's events", func() bool { return len(rc.got()) == 5 })
+	g.Open()
+	eventually(t, "stays's events", func() bool { return len(rc.Summary()) == 5 })
 	s.Disconnected(stays, &Client{ID: "stays"}, Close{Code: 1006, Reason: "peer_gone", By: "client"})
 	s.Message(stays, &Client{ID: "stays"}, true, []byte("after close"))
-	eventually(t, "stays's disconnected", func() bool { return len(rc.got()) == 6 })
+	eventually(t, "stays's disconnected", func() bool { return len(rc.Summary()) == 6 })
 	want := []string{"node.started", "connected stays", "message stays one", "message stays", "message stays two", "disconnected stays"}
-	if got := rc.got(); strings.Join(got, "|") != strings.Join(want, "|") {
+	if got := rc.Summary(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("events %q, want %q", got, want)
 	}
 	st := s.Stats()
 	if st.Events["connected"]["skipped"] != 1 || st.Events["message"]["skipped"] != 1 {
 		t.Fatalf("skipped counts %v", st.Events)
 	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if e := rc.events[3]; e["data_base64"] != "/w==" || e["node"] != "n1" {
+	events := rc.Events()
+	if e := events[3]; e["data_base64"] != "/w==" || e["node"] != "n1" {
 		t.Fatalf("binary message event %v", e)
 	}
-	if e := rc.events[5]; e["code"] != float64(1006) || e["reason"] != "peer_gone" || e["by"] != "client" {
+	if e := events[5]; e["code"] != float64(1006) || e["reason"] != "peer_gone" || e["by"] != "client" {
 		t.Fatalf("disconnected event %v", e)
 	}
 }
 
 // TestEventFields checks one event's every field.
 func TestEventFields(t *testing.T) {
-	rc := newReceiver(t, nil)
+	rc := webhooktest.New(t, nil)
 	s := newSender(t, rc, nil)
 	s.Start()
 	c := &Client{ID: "c1", UID: "u1", Groups: []string{"a", "b"}, Session: json.RawMessage(`{"plan":"pro"}`), RemoteAddr: "127.0.0.1:5"}
 	tr := s.Track("c1")
 	s.Connected(tr, c)
-	eventually(t, "connected", func() bool { return len(rc.got()) == 2 })
-	rc.mu.Lock()
-	e := rc.events[0]
-	if e["type"] != TypeConnected {
-		e = rc.events[1]
+	eventually(t, "connected", func() bool { return len(rc.Summary()) == 2 })
+	if first := rc.Events()[0]; first["type"] != TypeNodeStarted {
+		t.Fatalf("first event %v: node.started must come before any other", first)
 	}
-	rc.mu.Unlock()
+	e := rc.Events()[1]
 	tm, err := time.Parse(time.RFC3339Nano, e["time"].(string))
 	if err != nil || time.Since(tm) > time.Minute || !strings.Contains(e["time"].(string), ".") {
 		t.Fatalf("time %v: %v", e["time"], err)
@@ -242,7 +155,7 @@ func TestEventFields(t *testing.T) {
 func TestRetriesUntilAccepted(t *testing.T) {
 	var mu sync.Mutex
 	answers := []int{500, 429, 204}
-	rc := newReceiver(t, func(*http.Request, []map[string]any) (int, string) {
+	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		a := answers[0]
@@ -253,10 +166,8 @@ func TestRetriesUntilAccepted(t *testing.T) {
 	})
 	s := newSender(t, rc, nil)
 	s.Start()
-	eventually(t, "node.started delivered", func() bool { return len(rc.got()) == 1 })
-	rc.mu.Lock()
-	ids := rc.msgIDs
-	rc.mu.Unlock()
+	eventually(t, "node.started delivered", func() bool { return len(rc.Summary()) == 1 })
+	ids := rc.MessageIDs()
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Fatalf("webhook ids %q: want one id tried three times", ids)
 	}
@@ -267,20 +178,20 @@ func TestRetriesUntilAccepted(t *testing.T) {
 
 // TestRefusalNotRetried: a 400 drops the batch at once.
 func TestRefusalNotRetried(t *testing.T) {
-	rc := newReceiver(t, func(*http.Request, []map[string]any) (int, string) { return 400, "no" })
+	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) { return 400, "no" })
 	s := newSender(t, rc, nil)
 	s.Start()
 	eventually(t, "the refusal counted", func() bool { return s.Stats().Events["node.started"]["rejected"] == 1 })
-	if rc.requests != 1 || s.Stats().Retries != 0 {
-		t.Fatalf("%d requests, %d retries: want 1, 0", rc.requests, s.Stats().Retries)
+	if rc.Requests() != 1 || s.Stats().Retries != 0 {
+		t.Fatalf("%d requests, %d retries: want 1, 0", rc.Requests(), s.Stats().Retries)
 	}
 }
 
 // TestBackendDownExpires: a backend that never answers costs a bounded
 // retry time, after which the batch is counted as expired.
 func TestBackendDownExpires(t *testing.T) {
-	rc := newReceiver(t, nil)
-	rc.srv.Close() // nothing listens: every attempt fails
+	rc := webhooktest.New(t, nil)
+	rc.Server.Close() // nothing listens: every attempt fails
 	s := newSender(t, rc, func(c *Config) { c.RetryFor = 600 * time.Millisecond })
 	s.Start()
 	eventually(t, "the batch expired", func() bool { return s.Stats().Events["node.started"]["expired"] == 1 })
@@ -293,8 +204,8 @@ func TestBackendDownExpires(t *testing.T) {
 // past the bound are dropped, and lifecycle events push queued message
 // events out; the queue never exceeds its bound.
 func TestQueueFullDropsMessagesFirst(t *testing.T) {
-	g := newGate()
-	rc := newReceiver(t, g.wait)
+	g := webhooktest.NewGate()
+	rc := webhooktest.New(t, g.Wait)
 	const bound = 64 << 10
 	s := newSender(t, rc, func(c *Config) { c.QueueBytes = bound })
 	s.Start()
@@ -323,7 +234,7 @@ func TestQueueFullDropsMessagesFirst(t *testing.T) {
 	if st.Events["connected"]["dropped"] != 0 || st.Events["message"]["dropped"] <= dropped || st.QueueBytes > bound {
 		t.Fatalf("after lifecycle events: %+v", st)
 	}
-	g.open()
+	g.Open()
 	eventually(t, "every event delivered or dropped", func() bool {
 		st := s.Stats()
 		return st.Events["connected"]["delivered"] == 41 && st.Events["message"]["delivered"]+st.Events["message"]["dropped"] == 200
@@ -360,7 +271,7 @@ func TestConnectAnswers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			asked := make(chan map[string]any, 1)
-			rc := newReceiver(t, func(r *http.Request, events []map[string]any) (int, string) {
+			rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
 				if len(events) == 1 && events[0]["type"] == TypeConnect {
 					asked <- events[0]
 					time.Sleep(tc.delay)

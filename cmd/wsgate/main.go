@@ -48,6 +48,9 @@ type config struct {
 	webhookEvents   string
 	webhookHeaders  string
 	webhookFail     string
+	jwtSecret       string
+	jwtPublicKey    string
+	jwtRequired     bool
 }
 
 // parseFlags reads args, with WSGATE_* environment variables as defaults.
@@ -83,6 +86,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.gw.Cluster.NodeID, "node-id", "", "this node's id, letters, digits, - and _ (default: random at start)")
 	fs.DurationVar(&c.gw.Cluster.Timeout, "cluster-timeout", cluster.DefaultTimeout, "how long a cluster-wide answer waits for the nodes")
 	fs.DurationVar(&c.gw.DrainDuration, "drain-duration", gateway.DefaultDrainDuration, "cluster mode: on shutdown, close clients with 1012 spread over this long")
+	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HMAC key (HS256/384/512) clients' JWTs are signed with; prefer WSGATE_JWT_SECRET (default: no tokens)")
+	fs.StringVar(&c.jwtPublicKey, "jwt-public-key", "", "PEM file of the RSA, ECDSA or Ed25519 public key clients' JWTs are signed with (default: no tokens)")
+	fs.StringVar(&c.gw.Auth.Issuer, "jwt-issuer", "", "required iss claim (default: not checked)")
+	fs.StringVar(&c.gw.Auth.Audience, "jwt-audience", "", "required aud claim (default: not checked)")
+	fs.DurationVar(&c.gw.Auth.Leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat")
+	fs.BoolVar(&c.jwtRequired, "jwt-required", true, "with a JWT key: refuse clients without a token (false: let them in anonymously)")
 	fs.IntVar(&c.gw.Registry.MaxSessionBytes, "max-session", registry.DefaultMaxSessionBytes, "largest session data per client, compact JSON bytes (413 over it)")
 	fs.StringVar(&c.gw.Webhook.URL, "webhook-url", "", "post client events to this backend URL, signed (default: off)")
 	fs.StringVar(&c.webhookSecrets, "webhook-secret", "", "comma-separated Standard Webhooks secrets, whsec_ + base64 key; each signs every request")
@@ -126,6 +135,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.gw.API.AllowedOrigins = list(c.apiOrigins)
 	c.gw.API.AllowedHosts = list(c.apiHosts)
 	c.gw.GRPC.Token = c.gw.API.Token
+	c.gw.Auth.Secret = []byte(c.jwtSecret)
+	c.gw.Auth.Optional = !c.jwtRequired
+	if c.jwtPublicKey != "" {
+		pem, err := os.ReadFile(c.jwtPublicKey)
+		if err != nil {
+			return c, fmt.Errorf("-jwt-public-key: %w", err)
+		}
+		c.gw.Auth.PublicKeyPEM = pem
+	}
 	c.gw.Webhook.Secrets = list(c.webhookSecrets)
 	c.gw.Webhook.Events = list(c.webhookEvents)
 	if c.gw.Webhook.Events == nil {

@@ -82,6 +82,7 @@ func (c *config) checkRanges() error {
 		{"cluster-timeout", c.gw.Cluster.Timeout, 10 * time.Millisecond, time.Minute, ""},
 		{"drain-duration", c.gw.DrainDuration, 100 * time.Millisecond, time.Hour, ""},
 		{"webhook-timeout", c.gw.Webhook.Timeout, 10 * time.Millisecond, time.Minute, ""},
+		{"jwt-leeway", c.gw.Auth.Leeway, 0, 10 * time.Minute, ""},
 		{"webhook-retry-for", c.gw.Webhook.RetryFor, time.Second, 7 * 24 * time.Hour, ""},
 	} {
 		errs = append(errs, r.check())

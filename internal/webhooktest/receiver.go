@@ -1,0 +1,154 @@
+// Package webhooktest is a backend for tests: a real HTTP server that
+// checks every request's Standard Webhooks signature with its own
+// implementation of the scheme (independent of package webhook's), and
+// records the events of the requests it accepts.
+//
+// It knows nothing of the gateway. A Receiver is safe for concurrent use.
+package webhooktest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Secret is a Standard Webhooks secret for tests (the one of the scheme's
+// published test vector).
+const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// Answer decides a request's status and body from its events; nil answers
+// 204 to everything.
+type Answer func(r *http.Request, events []map[string]any) (status int, body string)
+
+// Receiver is a running backend.
+type Receiver struct {
+	URL    string
+	Server *httptest.Server
+
+	t      testing.TB
+	answer Answer
+
+	mu       sync.Mutex
+	events   []map[string]any // guarded by mu: those of 2xx-answered requests, in order
+	msgIDs   []string         // guarded by mu: every request's webhook-id
+	requests int              // guarded by mu
+}
+
+// New starts a Receiver that stops when the test ends. A request whose
+// signature (by Secret), timestamp or content type is wrong fails the test
+// and gets 401.
+func New(t testing.TB, answer Answer) *Receiver {
+	rc := &Receiver{t: t, answer: answer}
+	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
+	rc.URL = rc.Server.URL
+	t.Cleanup(rc.Server.Close)
+	return rc
+}
+
+// Verify checks a request's Standard Webhooks headers against secret.
+func Verify(secret string, h http.Header, body []byte) bool {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return false
+	}
+	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "." + string(body)))
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if !Verify(Secret, r.Header, body) || r.Header.Get("Content-Type") != "application/json" {
+		rc.t.Errorf("webhook %s: bad signature or type: %q", r.Header.Get("webhook-id"), r.Header)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var b struct{ Events []map[string]any }
+	if err := json.Unmarshal(body, &b); err != nil {
+		rc.t.Errorf("webhook body %q: %v", body, err)
+	}
+	status, text := http.StatusNoContent, ""
+	if rc.answer != nil {
+		status, text = rc.answer(r, b.Events)
+	}
+	rc.mu.Lock()
+	rc.requests++
+	rc.msgIDs = append(rc.msgIDs, r.Header.Get("webhook-id"))
+	if status/100 == 2 {
+		rc.events = append(rc.events, b.Events...)
+	}
+	rc.mu.Unlock()
+	w.WriteHeader(status)
+	io.WriteString(w, text)
+}
+
+// Events returns a copy of the accepted events, in arrival order.
+func (rc *Receiver) Events() []map[string]any {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]map[string]any(nil), rc.events...)
+}
+
+// Summary lists the accepted events as "type client_id data" lines (parts
+// that are absent left out), in arrival order.
+func (rc *Receiver) Summary() []string {
+	var out []string
+	for _, e := range rc.Events() {
+		s, _ := e["type"].(string)
+		if id, ok := e["client_id"].(string); ok {
+			s += " " + id
+		}
+		if d, ok := e["data"].(string); ok {
+			s += " " + d
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// MessageIDs returns every request's webhook-id, in arrival order.
+func (rc *Receiver) MessageIDs() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.msgIDs...)
+}
+
+// Requests is how many requests arrived.
+func (rc *Receiver) Requests() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.requests
+}
+
+// Gate is an Answer that holds every request until Open, then answers 204.
+type Gate struct{ ch chan struct{} }
+
+func NewGate() *Gate { return &Gate{ch: make(chan struct{})} }
+
+func (g *Gate) Wait(*http.Request, []map[string]any) (int, string) {
+	<-g.ch
+	return http.StatusNoContent, ""
+}
+
+// Open lets every held and later request through. Call it once.
+func (g *Gate) Open() { close(g.ch) }
