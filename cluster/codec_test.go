@@ -19,7 +19,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatalf("request round trip: %+v, %v", got, err)
 	}
 	rep := reply{Node: "n2", N: 7, OK: true, More: true, Names: []string{"u"}, ErrKey: "invalid", ErrMsg: "no",
-		Info: &hub.Info{ClientID: "c", UID: "u", Groups: []string{}, RemoteAddr: "1.2.3.4:5", ConnectedAt: time.Unix(0, 42)}}
+		Info: &hub.Info{ClientID: "c", UID: "u", Groups: []string{}, Session: []byte(`{"k":1}`), RemoteAddr: "1.2.3.4:5", ConnectedAt: time.Unix(0, 42)}}
 	back, err := decodeReply(encodeReply(nil, &rep))
 	if err != nil || !reflect.DeepEqual(back, rep) {
 		t.Fatalf("reply round trip: %+v, %v", back, err)

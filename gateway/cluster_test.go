@@ -108,6 +108,16 @@ func TestClusterActsAsOneGateway(t *testing.T) {
 	if info := n1.mustGet(t, "/client/info?client_id="+idC); info["uid"] != "u1" {
 		t.Fatalf("info of a client on another node: %v", info)
 	}
+	// Session data of a client on another node: set, merged, refused past
+	// the limit (its node judges), read back through a third node.
+	n1.mustPost(t, "/client/session", map[string]any{"client_id": idC, "session": map[string]any{"a": 1, "b": 2}})
+	n2.mustPost(t, "/client/session", map[string]any{"client_id": idC, "session": map[string]any{"b": nil}, "merge": true})
+	if status, out := n1.post(t, "/client/session", map[string]any{"client_id": idC, "session": map[string]any{"x": strings.Repeat("x", 5000)}}); status != 413 {
+		t.Fatalf("oversized session through another node: %d %v, want 413", status, out)
+	}
+	if info := n2.mustGet(t, "/client/info?client_id="+idC); fmt.Sprint(info["session"]) != "map[a:1]" {
+		t.Fatalf("session of a client on another node: %v", info["session"])
+	}
 
 	// Sends reach every node; "sent" counts deliveries over the cluster.
 	for _, tc := range []struct {
