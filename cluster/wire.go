@@ -35,7 +35,7 @@ const (
 	opGroupClients = "group_clients"
 	opGroupUIDs    = "group_uids"
 	opGroupCount   = "group_count"
-	opList         = "list" // names after a name, in order: Listing, After, Limit
+	opList         = "list"          // names after a name, in order: Listing, After, Limit
 	opSetSession   = "set_session"   // Payload: the session object
 	opMergeSession = "merge_session" // Payload: the object merged in
 )

@@ -74,7 +74,7 @@ type Page struct {
 // Info describes one connected client. It is a copy owned by the caller.
 type Info struct {
 	ClientID    string
-	UID         string   // "" when unbound
+	UID         string          // "" when unbound
 	Groups      []string        // sorted, never nil
 	Session     json.RawMessage // a JSON object, nil when none; shared: never modify it
 	RemoteAddr  string
