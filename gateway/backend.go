@@ -123,6 +123,7 @@ func (g *Gateway) open(c *poller.Conn) error {
 	if !gr.expires.IsZero() {
 		cl.expiry = time.AfterFunc(time.Until(gr.expires), func() { c.Close(CloseTokenExpired, "token expired") })
 	}
+	cl.grant = grant{} // the registry has it now
 	if g.hooks != nil {
 		cl.track = g.hooks.Track(id)
 		if g.hooks.Wants(webhook.TypeConnected) {

@@ -2,13 +2,16 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +46,24 @@ func withWebhook(rc *webhooktest.Receiver, events ...string) func(*gateway.Confi
 	}
 }
 
+// syncBuffer is a bytes.Buffer for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // info is GET /client/info's uid, groups and session as one string.
 func (g *testGateway) info(t testing.TB, id string) string {
 	t.Helper()
@@ -58,7 +79,10 @@ func (g *testGateway) info(t testing.TB, id string) string {
 // client's before its id frame reaches it; every bad token gets a 401 with
 // a short reason, no upgrade, and is counted by kind.
 func TestJWTAtHandshake(t *testing.T) {
-	g := startGateway(t, withAuth)
+	var logs syncBuffer
+	g := startGateway(t, withAuth, func(c *gateway.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	exp := time.Now().Add(time.Hour).Unix()
 	good := token(t, jwt.MapClaims{"sub": "alice", "groups": []string{"room-1", "staff"}, "session": map[string]any{"plan": "pro"}, "exp": exp})
 	c, id, _, _ := g.dialWith(t, "token="+good, nil)
@@ -97,6 +121,9 @@ func TestJWTAtHandshake(t *testing.T) {
 				t.Fatalf("the 401 body quotes the token: %q", body)
 			}
 		})
+	}
+	if strings.Contains(logs.String(), "eyJ") {
+		t.Fatalf("a token reached the log:\n%s", logs.String())
 	}
 	_, out := g.call(t, http.MethodGet, "/stats", "")
 	failures, _ := out["auth_failures"].(map[string]any)

@@ -166,7 +166,7 @@ func TestRetriesUntilAccepted(t *testing.T) {
 	})
 	s := newSender(t, rc, nil)
 	s.Start()
-	eventually(t, "node.started delivered", func() bool { return len(rc.Summary()) == 1 })
+	eventually(t, "node.started delivered", func() bool { return s.Stats().Events["node.started"]["delivered"] == 1 })
 	ids := rc.MessageIDs()
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Fatalf("webhook ids %q: want one id tried three times", ids)
