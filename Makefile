@@ -49,7 +49,8 @@ lint: vet deps-check
 # Dependencies point one way: wsframe, registry, hub and auth never import netpoll or
 # fasthttp, registry is stdlib-only, poller never imports registry, hub or
 # httpapi, hub knows no sockets or HTTP, httpapi reaches the clients only
-# through hub (never registry or poller), nothing imports gateway but cmd.
+# through hub (never registry or poller), webhook knows no sockets and no API
+# face (it gets snapshots from the gateway), nothing imports gateway but cmd.
 deps-check:
 	@bad=""; \
 	for p in wsframe registry hub auth; do \
@@ -60,6 +61,7 @@ deps-check:
 	$(GO) list -deps ./hub | grep -E 'wsgate/(poller|httpapi)' && bad="$$bad hub"; \
 	$(GO) list -deps ./cluster | grep -E 'cloudwego/netpoll|valyala/fasthttp|wsgate/(poller|httpapi|grpcapi|gateway)' && bad="$$bad cluster"; \
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
+	$(GO) list -deps ./webhook | grep -E 'cloudwego/netpoll|wsgate/(poller|httpapi|cluster|gateway)' && bad="$$bad webhook"; \
 	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
 	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
