@@ -255,8 +255,7 @@ func (s *Sender) post(l *lane, first bool) {
 	if !first {
 		select {
 		case <-s.started:
-		case <-s.stop.Done():
-			return
+		case <-s.stop.Done(): // the loop drops what is queued
 		}
 	}
 	for {
@@ -265,6 +264,13 @@ func (s *Sender) post(l *lane, first bool) {
 		s.queued.Add(-l.take(&b, s))
 		closing := l.closing
 		l.mu.Unlock()
+		if s.stop.Err() != nil { // Close's deadline passed: no more attempts
+			s.countBatch(&b, resultDropped)
+			if len(b.bodies) > 0 {
+				continue
+			}
+			return
+		}
 		if len(b.bodies) > 0 {
 			s.deliver(&b)
 			if first {
@@ -278,8 +284,7 @@ func (s *Sender) post(l *lane, first bool) {
 		}
 		select {
 		case <-l.wake:
-		case <-s.stop.Done():
-			return
+		case <-s.stop.Done(): // the loop drops what came meanwhile
 		}
 	}
 }

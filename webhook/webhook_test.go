@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +332,31 @@ func TestBackoffFullJitter(t *testing.T) {
 				t.Fatalf("backoff(%d) = %v, outside [0, %v]", attempt, d, ceiling)
 			}
 		}
+	}
+}
+
+// TestCloseGivesUpAtItsDeadline: with the backend down and much queued,
+// Close returns soon after its deadline, counting what it dropped.
+func TestCloseGivesUpAtItsDeadline(t *testing.T) {
+	rc := webhooktest.New(t, nil)
+	rc.Server.Close()
+	s := newSender(t, rc, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+	s.Start()
+	for i := range 5000 {
+		tr := s.Track(strconv.Itoa(i))
+		s.Connected(tr, &Client{ID: strconv.Itoa(i)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close: %v, want its deadline's error", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Close took %v with a 300ms deadline", took)
+	}
+	st := s.Stats()
+	if got := st.Events["connected"]["dropped"] + st.Events["node.started"]["dropped"]; got != 5001 {
+		t.Fatalf("dropped %d events, want all 5001 (%+v)", got, st)
 	}
 }
