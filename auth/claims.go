@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -99,23 +98,20 @@ func decodeGroups(raw json.RawMessage, limit int) ([]string, error) {
 }
 
 // compactSession checks that the session claim, when present, is a JSON
-// object of at most limit bytes once compacted, and returns it compacted.
+// object of at most limit bytes once compacted, and returns it compacted
+// (nil for none or {}).
 func compactSession(raw json.RawMessage, limit int) (json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	if raw[0] != '{' {
+	s, err := hub.CompactSession(raw)
+	if err != nil {
 		return nil, fail(ErrClaims, "session is not a JSON object")
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil { // raw came from the decoder: valid JSON
-		return nil, fail(ErrClaims, "session is not a JSON object")
+	if len(s) > limit {
+		return nil, fail(ErrClaims, fmt.Sprintf("session: %d bytes, the limit is %d", len(s), limit))
 	}
-	if buf.Len() > limit {
-		return nil, fail(ErrClaims, fmt.Sprintf("session: %d bytes, the limit is %d", buf.Len(), limit))
-	}
-	return buf.Bytes(), nil
+	return s, nil
 }
 
 // nameProblem is hub.CheckName's complaint without its package prefix; it

@@ -108,6 +108,7 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.leeway = cmp.Or(ac.Leeway, auth.DefaultLeeway)
+		log.Info("client tokens required", "algorithms", g.auth.Algorithms(), "optional", ac.Optional)
 	}
 	if cfg.Webhook.URL != "" {
 		wc := cfg.Webhook
