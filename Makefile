@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean demo screenshots
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -14,6 +14,16 @@ build:
 
 run:
 	$(GO) run ./cmd/wsgate $(ARGS)
+
+# The chat example with a gateway: prints the URL to open, Ctrl-C stops both.
+demo:
+	bash scripts/demo.sh
+
+# Regenerates docs/img/*.png: the browser tests that take screenshots write
+# them there too when WSGATE_SCREENSHOT_DIR is set (needs /usr/bin/chromium).
+screenshots:
+	mkdir -p docs/img
+	WSGATE_SCREENSHOT_DIR=$(CURDIR)/docs/img $(GO) test -count=1 -run 'InChromium' ./examples/...
 
 test: vet cross deps-check race test-norace
 

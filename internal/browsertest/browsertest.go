@@ -19,7 +19,8 @@ const ChromiumPath = "/usr/bin/chromium"
 const Timeout = 60 * time.Second
 
 // ScreenshotDirEnv names the variable that makes Screenshot also write its
-// PNG into that directory (make screenshots sets it to docs/img).
+// PNG into that directory (make screenshots sets it to docs/img). Give an
+// absolute path: a relative one is relative to the test's package directory.
 const ScreenshotDirEnv = "WSGATE_SCREENSHOT_DIR"
 
 // Start starts headless Chromium for t and returns the context of its first
