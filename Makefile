@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean demo screenshots
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -14,6 +14,16 @@ build:
 
 run:
 	$(GO) run ./cmd/wsgate $(ARGS)
+
+# The chat example with a gateway: prints the URL to open, Ctrl-C stops both.
+demo:
+	bash scripts/demo.sh
+
+# Regenerates docs/img/*.png: the browser tests that take screenshots write
+# them there too when WSGATE_SCREENSHOT_DIR is set (needs /usr/bin/chromium).
+screenshots:
+	mkdir -p docs/img
+	WSGATE_SCREENSHOT_DIR=$(CURDIR)/docs/img $(GO) test -count=1 -run 'InChromium' ./examples/...
 
 test: vet cross deps-check race test-norace
 
@@ -63,7 +73,7 @@ deps-check:
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
 	$(GO) list -deps ./webhook | grep -E 'cloudwego/netpoll|wsgate/(poller|httpapi|cluster|gateway)' && bad="$$bad webhook"; \
 	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
-	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
+	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v -e '^github.com/wsgate/wsgate/cmd/' -e '^github.com/wsgate/wsgate/internal/gatewaytest:' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
 	echo "deps-check: ok"
 

@@ -277,6 +277,8 @@ scenarios:
   uids       uids of -uid-conns connections; -callers send to random uids for -duration
   api        POST /send/client to one random client per call from -callers for -duration
   churn      connect/disconnect storm while sending to groups; server counts must return
+  listen     not a load test: one client prints its id and every message pushed to it
+             (wsbench listen [ws://127.0.0.1:8282/]; runs on any OS)
   report     merge result JSON files into one HTML report
 
 flags:

@@ -8,6 +8,11 @@
 //	wsbench idle -sweep 1000,5000,10000,15000 -duration 10s -json idle.json
 //	wsbench broadcast -n 10000 -find-max -report out.html
 //	wsbench report -report all.html results/*.json
+//	wsbench listen ws://127.0.0.1:8282/
+//
+// "wsbench listen" is no load test: one client that prints its id and every
+// message pushed to it, to try a gateway with nothing but Go. The load
+// harness runs on Linux only; listen runs on every OS.
 //
 // Run "wsbench -h" for every flag. Ctrl-C stops a run and prints partial
 // results (exit status 130). Exit status 2 means bad arguments.

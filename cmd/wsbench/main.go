@@ -14,6 +14,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "listen" {
+		os.Exit(runListen(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if bench.IsChild() {
 		if err := bench.RunChild(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "wsbench child:", err)

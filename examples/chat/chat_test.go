@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wsgate/wsgate/internal/browsertest"
+	"github.com/wsgate/wsgate/internal/gatewaytest"
+)
+
+// startChat runs the real gateway and the chat backend (polling presence
+// every 100 ms) until t ends, and returns the chat's URL.
+func startChat(t *testing.T) (*gatewaytest.Gateway, string) {
+	t.Helper()
+	g := gatewaytest.Start(t)
+	s, err := newServer(config{
+		WSGateAPI:        g.APIURL,
+		WSGateWS:         g.WSURL,
+		PresenceInterval: 100 * time.Millisecond,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.pollPresence(ctx) })
+	t.Cleanup(func() { stop(); wg.Wait(); srv.Close() })
+	return g, srv.URL
+}
+
+// chatPage is a tab on the chat page, its console watched.
+type chatPage struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+	// close closes the tab.
+	close context.CancelFunc
+}
+
+// joinChat opens a tab on url and joins room as name through the form.
+func joinChat(t *testing.T, bctx context.Context, url, name, room string) *chatPage {
+	t.Helper()
+	ctx, closeTab := browsertest.NewTab(t, bctx)
+	console := browsertest.WatchConsole(t, ctx)
+	t.Cleanup(func() { console.ExpectClean(t) })
+	p := &chatPage{t: t, name: name, ctx: ctx, close: closeTab}
+	p.do(
+		chromedp.EmulateViewport(900, 560),
+		chromedp.Navigate(url),
+		chromedp.SendKeys(chromedp.ID("name"), name),
+		chromedp.SetValue(chromedp.ID("room"), room),
+		chromedp.Click(chromedp.ID("join")),
+	)
+	p.waitFor(`!document.getElementById("chat").hidden && getComputedStyle(document.getElementById("join-form")).display === "none"`, name+"'s page to show the room instead of the form")
+	return p
+}
+
+func (p *chatPage) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s's page: %v", p.name, err)
+	}
+}
+
+// waitFor polls the page until the JS expression cond is true (8 s at most).
+func (p *chatPage) waitFor(cond, what string) {
+	p.t.Helper()
+	poll := chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(8*time.Second))
+	if err := chromedp.Do(p.ctx, poll); err != nil {
+		var seen string
+		chromedp.Do(p.ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			seen, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("messages").innerText + " | online: " + document.getElementById("members").innerText`))
+			return nil
+		}))
+		p.t.Fatalf("waiting for %s: %v (page shows: %q)", what, err, seen)
+	}
+}
+
+// say sends text through the page's form.
+func (p *chatPage) say(text string) {
+	p.t.Helper()
+	p.do(chromedp.SendKeys(chromedp.ID("text"), text), chromedp.Click(chromedp.ID("send")))
+}
+
+// expectLine waits until the page shows text said by from.
+func (p *chatPage) expectLine(from, text string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll("#messages li")].some((li) =>
+		li.querySelector(".from")?.textContent === %q && li.lastChild.textContent === %q)`, from, text),
+		fmt.Sprintf("%s's page to show %s: %s", p.name, from, text))
+}
+
+// expectNotice waits until the page shows the notice text.
+func (p *chatPage) expectNotice(text string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll("#messages li.notice")].some((li) => li.textContent === %q)`, text),
+		fmt.Sprintf("%s's page to show %q", p.name, text))
+}
+
+// expectMembers waits until the page's online list is exactly names (sorted).
+func (p *chatPage) expectMembers(names ...string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll("#members li")].map((li) => li.textContent).join(",") === %q`, strings.Join(names, ",")),
+		fmt.Sprintf("%s's online list to be %v", p.name, names))
+}
+
+func TestChatInChromium(t *testing.T) {
+	g, url := startChat(t)
+	bctx := browsertest.Start(t)
+
+	alice := joinChat(t, bctx, url, "alice", "lobby")
+	bob := joinChat(t, bctx, url, "bob", "lobby")
+	alice.expectNotice("bob joined")
+	alice.expectMembers("alice", "bob")
+	bob.expectMembers("alice", "bob")
+	if uids, err := g.Hub().GroupUIDs(context.Background(), "lobby"); err != nil || len(uids.Names) != 2 {
+		t.Fatalf("wsgate's lobby has uids %+v (%v), want alice and bob", uids, err)
+	}
+
+	alice.say("hi bob, this goes through wsgate")
+	bob.expectLine("alice", "hi bob, this goes through wsgate")
+	bob.say("hello alice, all good here")
+	alice.expectLine("bob", "hello alice, all good here")
+	alice.say("see you")
+	bob.expectLine("alice", "see you")
+	alice.expectLine("alice", "see you") // her own line comes back as a push too
+	browsertest.Screenshot(t, alice.ctx, "chat")
+
+	bob.close()
+	alice.expectNotice("bob left")
+	alice.expectMembers("alice")
+	gatewaytest.Eventually(t, "bob's connection to end", func() bool { return g.Stats().Connections == 1 })
+}
+
+// TestJoinAndSayValidate checks the backend's answers to bad calls, without
+// a browser: it never reaches wsgate with them.
+func TestJoinAndSayValidate(t *testing.T) {
+	_, url := startChat(t)
+	for _, tc := range []struct {
+		path, contentType, body string
+		status                  int
+	}{
+		{"/join", "text/plain", `{"client_id":"x","name":"a","room":"lobby"}`, http.StatusUnsupportedMediaType},
+		{"/join", "application/json", `{"client_id":"x","name":"a","room":"Lobby!"}`, http.StatusBadRequest},
+		{"/join", "application/json", `{"client_id":"x","name":"  ","room":"lobby"}`, http.StatusBadRequest},
+		{"/join", "application/json", `{"client_id":"","name":"a","room":"lobby"}`, http.StatusBadRequest},
+		{"/join", "application/json", `{"client_id":"x","name":"a","room":"lobby","admin":true}`, http.StatusBadRequest},
+		{"/join", "application/json", `{"client_id":"9b2f0c4e-8a51-4f7e-9d43-3c1d2b6a7e10","name":"a","room":"lobby"}`, http.StatusNotFound},
+		{"/join", "application/json", `{"client_id":"not-an-id","name":"a","room":"lobby"}`, http.StatusBadRequest},
+		{"/say", "application/json", `{"client_id":"never-joined","text":"hi"}`, http.StatusNotFound},
+		{"/say", "application/json", `{"client_id":"x","text":""}`, http.StatusBadRequest},
+	} {
+		resp, err := http.Post(url+tc.path, tc.contentType, strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("POST %s %s: %d, want %d", tc.path, tc.body, resp.StatusCode, tc.status)
+		}
+	}
+}
