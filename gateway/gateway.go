@@ -14,6 +14,7 @@ import (
 	"github.com/wsgate/wsgate/grpcapi"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/metrics"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
@@ -67,6 +68,7 @@ type Gateway struct {
 	ws      *poller.Server
 	api     *httpapi.Server
 	grpc    *grpcapi.Server // nil when off
+	metrics *metrics.Registry
 }
 
 // New builds every component from cfg and opens both listeners. Setup must
@@ -110,9 +112,11 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.hub = g.nodes
 	}
+	g.instrument()
 	api := cfg.API
 	api.Logger = log
 	api.Stats = g.stats
+	api.Metrics = g.metrics
 	if g.nodes != nil {
 		api.Cluster = g.nodes
 	}
