@@ -88,6 +88,8 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Cluster.NATSURL != "" {
 		cfg.Cluster.NodeID = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
 		ws.NewID = cluster.IDs(cfg.Cluster.NodeID)
+		log = log.With("node", cfg.Cluster.NodeID) // on every line of every component
+		g.log = log
 	}
 	ws.Logger = log
 	ws.OnHandshake = cfg.OnHandshake

@@ -20,7 +20,7 @@ const (
 func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+		return nil, fmt.Errorf("%q: want debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
@@ -29,7 +29,7 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	case FormatJSON:
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("log format %q: want %s or %s", format, FormatText, FormatJSON)
+	return nil, fmt.Errorf("format %q: want %s or %s", format, FormatText, FormatJSON)
 }
 
 // RedactURL hides the credentials of every URL in a comma-separated list:

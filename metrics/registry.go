@@ -15,7 +15,6 @@ import (
 // Namespace prefixes every series of the gateway.
 const Namespace = "wsgate"
 
-
 // Buckets are the latency histograms' upper bounds in seconds, from 100 µs
 // (one send to one client) to 10 s (a broadcast to hundreds of thousands).
 var Buckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}

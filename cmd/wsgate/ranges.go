@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wsgate/wsgate/logging"
 )
 
 // Every size and duration flag has a range, checked at startup: a value
@@ -86,6 +88,9 @@ func (c *config) checkRanges() error {
 	}
 	if ws.PingInterval > 0 && ws.PingInterval >= ws.HeartbeatTimeout {
 		errs = append(errs, fmt.Errorf("-ping-interval %v must be shorter than -heartbeat-timeout %v", ws.PingInterval, ws.HeartbeatTimeout))
+	}
+	if c.logFormat != logging.FormatText && c.logFormat != logging.FormatJSON {
+		errs = append(errs, fmt.Errorf("-log-format %q: want %s or %s", c.logFormat, logging.FormatText, logging.FormatJSON))
 	}
 	if ws.Path != "" && !strings.HasPrefix(ws.Path, "/") {
 		errs = append(errs, fmt.Errorf("-ws-path %q must start with /", ws.Path))
