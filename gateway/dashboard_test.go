@@ -1,0 +1,223 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/gateway"
+)
+
+// pageErrors collects what the page logs as errors or warnings through the
+// console API, and its uncaught exceptions.
+type pageErrors struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func watchPage(t *testing.T, ctx context.Context) *pageErrors {
+	t.Helper()
+	pe := &pageErrors{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeWarning && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+				return
+			}
+			msg = "console." + string(ev.Type) + ":"
+			for _, a := range ev.Args {
+				msg += " " + string(a.Value) + a.Description
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg = fmt.Sprintf("uncaught at line %d: %s", d.LineNumber+1, d.Text)
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+		default:
+			return
+		}
+		pe.mu.Lock()
+		pe.list = append(pe.list, msg)
+		pe.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pe
+}
+
+func (pe *pageErrors) check(t *testing.T) {
+	t.Helper()
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	for _, e := range pe.list {
+		t.Errorf("dashboard: %s", e)
+	}
+}
+
+// js evaluates expr in the page until ok accepts its value (every 100 ms,
+// for up to 15 s) and returns it.
+func js(t *testing.T, ctx context.Context, what, expr string, ok func(string) bool) string {
+	t.Helper()
+	var last string
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if last, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr)); err == nil && ok(last) {
+			return last
+		}
+	}
+	t.Fatalf("dashboard: timed out waiting for %s: last %q, err %v", what, last, err)
+	return ""
+}
+
+// tileValue is the raw number behind a tile of the page.
+func tileValue(id string) string {
+	return fmt.Sprintf(`document.getElementById(%q).dataset.value || ""`, id)
+}
+
+// TestDashboardInChromium loads GET / in headless Chromium: no console
+// errors or exceptions, and its connection, uid and group tiles come to show
+// what /stats says once clients connected, bound and joined. It saves a
+// screenshot in the test's artifact directory and, when
+// WSGATE_SCREENSHOT_DIR is set, drives about a minute of traffic first and
+// saves it there too as dashboard.png (docs/img/dashboard.png is made so).
+func TestDashboardInChromium(t *testing.T) {
+	g := startGateway(t)
+	ctx := startBrowser(t)
+	errs := watchPage(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 1000), chromedp.Navigate(g.apiURL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	js(t, ctx, "the first update", `document.body.dataset.ready || ""`, func(v string) bool { return v == "1" })
+
+	ids := make([]string, 5)
+	for i := range ids {
+		_, ids[i] = g.dial(t)
+	}
+	g.mustPost(t, "/uid/bind", map[string]any{"client_id": ids[0], "uid": "user-1"})
+	g.mustPost(t, "/uid/bind", map[string]any{"client_id": ids[1], "uid": "user-2"})
+	g.mustPost(t, "/group/join", map[string]any{"client_id": ids[2], "groups": []string{"room-1", "room-2", "room-3"}})
+	stats := g.mustGet(t, "/stats")
+	for _, tile := range []struct{ id, field string }{{"v-connections", "connections"}, {"v-uids", "uids"}, {"v-groups", "groups"}} {
+		want := strconv.Itoa(int(stats[tile.field].(float64)))
+		js(t, ctx, tile.id+" = "+want, tileValue(tile.id), func(v string) bool { return v == want })
+	}
+
+	if dir := os.Getenv("WSGATE_SCREENSHOT_DIR"); dir != "" {
+		driveTraffic(t, g, 75*time.Second)
+	}
+	time.Sleep(1500 * time.Millisecond) // two more updates on the charts
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{t.ArtifactDir()}
+	if dir := os.Getenv("WSGATE_SCREENSHOT_DIR"); dir != "" {
+		dirs = append(dirs, dir)
+	}
+	for _, dir := range dirs {
+		if err := os.WriteFile(filepath.Join(dir, "dashboard.png"), png, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	errs.check(t)
+}
+
+// TestDashboardAsksForTheToken: with an API token the page loads, asks for
+// the token, says so when a wrong one is given, and with the right one
+// shows the data (and keeps the token in the tab's sessionStorage only).
+func TestDashboardAsksForTheToken(t *testing.T) {
+	const token = "dash-t0ken"
+	g := startGateway(t, func(c *gateway.Config) { c.API.Token = token })
+	ctx := startBrowser(t)
+	errs := watchPage(t, ctx)
+	g.dial(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(g.apiURL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	shown := `getComputedStyle(document.getElementById("auth")).display`
+	js(t, ctx, "the token form", shown, func(v string) bool { return v != "none" })
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), "wrong"), chromedp.Click(chromedp.CSS("#auth button"))); err != nil {
+		t.Fatal(err)
+	}
+	js(t, ctx, "the refusal", `document.getElementById("auth-err").textContent`, func(v string) bool { return v == "That token was refused." })
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#auth button"))); err != nil {
+		t.Fatal(err)
+	}
+	js(t, ctx, "the connection count", tileValue("v-connections"), func(v string) bool { return v == "1" })
+	js(t, ctx, "the form hidden", shown, func(v string) bool { return v == "none" })
+	js(t, ctx, "the token kept in the tab", `sessionStorage.getItem("wsgate-api-token") + "/" + localStorage.length`, func(v string) bool { return v == token+"/0" })
+	errs.check(t)
+}
+
+// driveTraffic keeps a few hundred reading clients busy for d, for the
+// screenshot: uids and groups, pushes of every kind, pings, clients leaving
+// and coming, and some closed by the API.
+func driveTraffic(t *testing.T, g *testGateway, d time.Duration) {
+	t.Helper()
+	var mu sync.Mutex
+	conns := map[string]*websocket.Conn{}
+	connect := func(i int) {
+		c, id := g.dial(t)
+		go func() { // reads until closed, so nobody is a slow consumer
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		g.mustPost(t, "/uid/bind", map[string]any{"client_id": id, "uid": fmt.Sprintf("user-%d", i%180)})
+		g.mustPost(t, "/group/join", map[string]any{"client_id": id, "groups": []string{fmt.Sprintf("room-%d", i%24), fmt.Sprintf("team-%d", i%7)}})
+		mu.Lock()
+		conns[id] = c
+		mu.Unlock()
+	}
+	anyConn := func() (string, *websocket.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		for id, c := range conns {
+			delete(conns, id)
+			return id, c
+		}
+		return "", nil
+	}
+	n := 0
+	for ; n < 150; n++ {
+		connect(n)
+	}
+	end := time.Now().Add(d)
+	for tick := 0; time.Now().Before(end); tick++ {
+		time.Sleep(50 * time.Millisecond)
+		g.mustPost(t, "/send/group", map[string]any{"group": fmt.Sprintf("room-%d", rand.IntN(24)), "data": map[string]any{"type": "chat", "n": tick}})
+		g.mustPost(t, "/send/uid", map[string]any{"uid": fmt.Sprintf("user-%d", rand.IntN(180)), "data": "notification"})
+		if tick%10 == 0 {
+			g.mustPost(t, "/send/all", map[string]any{"data": "tick"})
+			g.call(t, http.MethodGet, "/group/count?group=room-1", "")
+		}
+		if tick%4 == 0 && n < 400 { // the crowd grows
+			connect(n)
+			n++
+		}
+		if tick%25 == 0 { // one leaves by itself, one is closed by the API
+			if _, c := anyConn(); c != nil {
+				c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			}
+			if id, _ := anyConn(); id != "" {
+				g.post(t, "/client/close", map[string]any{"client_id": id, "code": 4001})
+			}
+		}
+	}
+}
