@@ -49,7 +49,9 @@ lint: vet deps-check
 # Dependencies point one way: wsframe and registry never import netpoll or
 # fasthttp, registry is stdlib-only, poller never imports registry, hub or
 # httpapi, hub knows no sockets or HTTP, httpapi reaches the clients only
-# through hub (never registry or poller), nothing imports gateway but cmd.
+# through hub (never registry or poller), nothing imports gateway but cmd,
+# only gateway brings in metrics and Prometheus's client (httpapi serves them
+# through an interface it declares), logging is stdlib-only.
 deps-check:
 	@bad=""; \
 	for p in wsframe registry hub; do \
@@ -62,6 +64,8 @@ deps-check:
 	$(GO) list -deps ./httpapi | grep -E 'cloudwego/netpoll|wsgate/poller' && bad="$$bad httpapi"; \
 	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
 	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/wsgate/wsgate/cmd/' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
+	$(GO) list -deps ./wsframe ./registry ./hub ./poller/... ./cluster ./httpapi ./grpcapi ./logging | grep -E 'wsgate/wsgate/metrics|prometheus/' && bad="$$bad metrics-importers"; \
+	$(GO) list -deps ./logging | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/logging' && bad="$$bad logging(stdlib-only)"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
 	echo "deps-check: ok"
 
