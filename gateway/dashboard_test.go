@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -98,7 +99,7 @@ func TestDashboardInChromium(t *testing.T) {
 	g := startGateway(t)
 	ctx := startBrowser(t)
 	errs := watchPage(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 1000), chromedp.Navigate(g.apiURL+"/")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 800), chromedp.Navigate(g.apiURL+"/")); err != nil {
 		t.Fatal(err)
 	}
 	js(t, ctx, "the first update", `document.body.dataset.ready || ""`, func(v string) bool { return v == "1" })
@@ -116,13 +117,18 @@ func TestDashboardInChromium(t *testing.T) {
 		js(t, ctx, tile.id+" = "+want, tileValue(tile.id), func(v string) bool { return v == want })
 	}
 
-	if dir := os.Getenv("WSGATE_SCREENSHOT_DIR"); dir != "" {
-		driveTraffic(t, g, 45*time.Second) // startBrowser gives the page 60 s in all
+	var png []byte
+	shoot := func() {
+		var err error
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	time.Sleep(1500 * time.Millisecond) // two more updates on the charts
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
+	if os.Getenv("WSGATE_SCREENSHOT_DIR") != "" {
+		driveTraffic(t, g, 45*time.Second, shoot) // startBrowser gives the page 60 s in all
+	} else {
+		time.Sleep(1500 * time.Millisecond) // two more updates on the charts
+		shoot()
 	}
 	dirs := []string{t.ArtifactDir()}
 	if dir := os.Getenv("WSGATE_SCREENSHOT_DIR"); dir != "" {
@@ -165,8 +171,9 @@ func TestDashboardAsksForTheToken(t *testing.T) {
 
 // driveTraffic keeps a few hundred reading clients busy for d, for the
 // screenshot: uids and groups, pushes of every kind, pings, clients leaving
-// and coming, and some closed by the API.
-func driveTraffic(t *testing.T, g *testGateway, d time.Duration) {
+// and coming, some closed by the API, some refused handshakes. It calls last
+// while the traffic still flows, at the end.
+func driveTraffic(t *testing.T, g *testGateway, d time.Duration, last func()) {
 	t.Helper()
 	var mu sync.Mutex
 	conns := map[string]*websocket.Conn{}
@@ -185,11 +192,14 @@ func driveTraffic(t *testing.T, g *testGateway, d time.Duration) {
 		conns[id] = c
 		mu.Unlock()
 	}
-	anyConn := func() (string, *websocket.Conn) {
+	// anyConn picks a connection; take removes it from the pool.
+	anyConn := func(take bool) (string, *websocket.Conn) {
 		mu.Lock()
 		defer mu.Unlock()
 		for id, c := range conns {
-			delete(conns, id)
+			if take {
+				delete(conns, id)
+			}
 			return id, c
 		}
 		return "", nil
@@ -198,6 +208,7 @@ func driveTraffic(t *testing.T, g *testGateway, d time.Duration) {
 	for ; n < 150; n++ {
 		connect(n)
 	}
+	defer last()
 	end := time.Now().Add(d)
 	for tick := 0; time.Now().Before(end); tick++ {
 		time.Sleep(50 * time.Millisecond)
@@ -211,13 +222,28 @@ func driveTraffic(t *testing.T, g *testGateway, d time.Duration) {
 			connect(n)
 			n++
 		}
-		if tick%25 == 0 { // one leaves by itself, one is closed by the API
-			if _, c := anyConn(); c != nil {
+		for range 4 { // heartbeats (only this goroutine writes to the clients)
+			if _, c := anyConn(false); c != nil {
+				c.WriteMessage(websocket.TextMessage, []byte("ping"))
+			}
+		}
+		if tick%15 == 0 { // one leaves by itself
+			if _, c := anyConn(true); c != nil {
 				c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 			}
-			if id, _ := anyConn(); id != "" {
+		}
+		if tick%40 == 0 { // one is closed by the API
+			if id, _ := anyConn(true); id != "" {
 				g.post(t, "/client/close", map[string]any{"client_id": id, "code": 4001})
 			}
+		}
+		if tick%60 == 0 { // a plain HTTP request on the WebSocket port (400), an unknown route (404)
+			if conn, err := net.Dial("tcp", g.WSAddr().String()); err == nil {
+				fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+				conn.Read(make([]byte, 512))
+				conn.Close()
+			}
+			g.callRaw(t, http.MethodGet, "/no-such-route", "", nil)
 		}
 	}
 }
