@@ -247,3 +247,21 @@ func driveTraffic(t *testing.T, g *testGateway, d time.Duration, last func()) {
 		}
 	}
 }
+
+// TestDashboardShowsClusterNodes: on a node of a two-node cluster, the page
+// lists both nodes with their connections.
+func TestDashboardShowsClusterNodes(t *testing.T) {
+	nats := startNATS(t, 0)
+	a, b := startNode(t, nats.ClientURL(), "na"), startNode(t, nats.ClientURL(), "nb")
+	waitNodes(t, []string{"na", "nb"}, a, b)
+	b.dial(t)
+	ctx := startBrowser(t)
+	errs := watchPage(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.apiURL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	rows := `[...document.querySelectorAll("#t-nodes tbody tr")].map(r => r.cells[0].textContent + "=" + r.cells[3].textContent).join(",")`
+	js(t, ctx, "both nodes listed", rows, func(v string) bool { return v == "na (this)=0,nb=1" })
+	js(t, ctx, "the cluster state", `document.getElementById("m-cluster").textContent`, func(v string) bool { return v == "cluster ok · 2 nodes" })
+	errs.check(t)
+}
