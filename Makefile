@@ -60,7 +60,9 @@ lint: vet deps-check
 # fasthttp, registry is stdlib-only, poller never imports registry, hub or
 # httpapi, hub knows no sockets or HTTP, httpapi reaches the clients only
 # through hub (never registry or poller), webhook knows no sockets and no API
-# face (it gets snapshots from the gateway), nothing imports gateway but cmd.
+# face (it gets snapshots from the gateway), nothing imports gateway but cmd,
+# only gateway brings in metrics and Prometheus's client (httpapi serves them
+# through an interface it declares), logging is stdlib-only.
 deps-check:
 	@bad=""; \
 	for p in wsframe registry hub auth; do \
@@ -74,6 +76,8 @@ deps-check:
 	$(GO) list -deps ./webhook | grep -E 'cloudwego/netpoll|wsgate/(poller|httpapi|cluster|gateway)' && bad="$$bad webhook"; \
 	$(GO) list -f '{{join .Imports "\n"}}' ./httpapi ./grpcapi | grep -E 'wsgate/(registry|poller)' && bad="$$bad api-faces(registry/poller)"; \
 	$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v -e '^github.com/wsgate/wsgate/cmd/' -e '^github.com/wsgate/wsgate/internal/gatewaytest:' | grep -E ' github.com/wsgate/wsgate/gateway( |$$)' && bad="$$bad gateway-importers"; \
+	$(GO) list -deps ./wsframe ./registry ./hub ./poller/... ./cluster ./httpapi ./grpcapi ./logging | grep -E 'wsgate/wsgate/metrics|prometheus/' && bad="$$bad metrics-importers"; \
+	$(GO) list -deps ./logging | grep -E '^github.com/' | grep -v '^github.com/wsgate/wsgate/logging' && bad="$$bad logging(stdlib-only)"; \
 	if [ -n "$$bad" ]; then echo "deps-check: forbidden imports in:$$bad"; exit 1; fi; \
 	echo "deps-check: ok"
 

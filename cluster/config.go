@@ -31,7 +31,7 @@ type Config struct {
 	// called on the heartbeat goroutine. nil shows nothing.
 	Describe func() (wsAddr, apiAddr string, connections int)
 
-	Logger *slog.Logger // nil = slog.Default()
+	Logger *slog.Logger // nil = slog.Default(); the gateway gives one whose lines carry node (this node's id)
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/logging"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -24,7 +25,8 @@ import (
 // with New and stop it with Close.
 type Hub struct {
 	cfg     Config
-	log     *slog.Logger
+	log     *slog.Logger     // Config.Logger; lines name other nodes with the key peer
+	warn    *logging.Limiter // warnings that may repeat per message
 	self    string
 	tag     uint32
 	started time.Time
@@ -64,7 +66,7 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), self: cfg.NodeID, tag: tagOf(cfg.NodeID),
+		cfg: cfg, log: cfg.Logger, self: cfg.NodeID, tag: tagOf(cfg.NodeID),
 		started: time.Now(), reg: reg, local: hub.NewLocal(reg), members: newMembers(),
 		subjAll:  "wsgate." + cfg.Name + ".all",
 		subjSelf: "wsgate." + cfg.Name + ".node." + cfg.NodeID,
@@ -73,6 +75,8 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 		stop:     make(chan struct{}),
 		replies:  map[string]chan *nats.Msg{},
 	}
+	h.warn = logging.NewLimiter(h.log, 0)
+	h.log.Info("joining the cluster", "cluster", cfg.Name, "nats", logging.RedactURL(cfg.NATSURL))
 	h.nc, err = nats.Connect(cfg.NATSURL,
 		nats.Name("wsgate "+cfg.Name+"/"+cfg.NodeID),
 		nats.RetryOnFailedConnect(true),
@@ -94,11 +98,11 @@ func New(reg *hub.Registry, cfg Config) (*Hub, error) {
 			h.announce(nc, false)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			h.log.Warn("NATS", "err", err) // a slow consumer is counted by Stats
+			h.warn.Warn("NATS error", "err", err) // a slow consumer is counted by Stats
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: NATS %s: %w", cfg.NATSURL, err)
+		return nil, fmt.Errorf("cluster: NATS %s: %w", logging.RedactURL(cfg.NATSURL), err)
 	}
 	if !h.nc.IsConnected() {
 		h.members.freeze()
@@ -218,7 +222,7 @@ func (h *Hub) beat() {
 				last = now
 			}
 			for _, id := range h.members.expire(now.Add(-3 * h.cfg.Heartbeat)) {
-				h.log.Warn("node gone silent: dropped", "gone", id)
+				h.log.Warn("node gone silent: dropped", "peer", id)
 			}
 		}
 	}
@@ -231,10 +235,10 @@ func (h *Hub) heard(m *nats.Msg) {
 		return
 	}
 	if b.Tag == h.tag {
-		h.log.Error("another node's id has this node's tag: client ids are ambiguous; give the nodes other ids", "other", b.ID)
+		h.log.Error("another node's id has this node's tag: client ids are ambiguous; give the nodes other ids", "peer", b.ID)
 	}
 	if h.members.saw(b, time.Now()) {
-		h.log.Info("node joined", "joined", b.ID)
+		h.log.Info("node joined", "peer", b.ID)
 		h.announce(h.nc, false) // the newcomer learns of this node now, not a heartbeat later
 	}
 }
@@ -249,7 +253,7 @@ func (h *Hub) serve() {
 		case m := <-h.in:
 			req, err := decodeRequest(m.Data)
 			if err != nil {
-				h.log.Warn("malformed cluster request", "err", err)
+				h.warn.Warn("malformed cluster request", "err", err)
 				continue
 			}
 			if req.From == h.self {
@@ -258,7 +262,7 @@ func (h *Hub) serve() {
 			rep := h.safeApply(&req)
 			if m.Reply != "" {
 				if err := h.nc.Publish(m.Reply, h.fit(&rep)); err != nil {
-					h.log.Warn("cluster reply not sent", "op", req.Op, "err", err)
+					h.warn.Warn("cluster reply not sent", "op", req.Op, "err", err)
 				}
 			}
 		}
@@ -444,7 +448,7 @@ wait:
 	ok := replies[:0]
 	for _, rep := range replies {
 		if rep.ErrKey == "error" {
-			h.log.Warn("a node failed a cluster request", "failed", rep.Node, "err", rep.ErrMsg)
+			h.warn.Warn("a node failed a cluster request", "peer", rep.Node, "err", rep.ErrMsg)
 			waiting[rep.Node] = true
 			continue
 		}

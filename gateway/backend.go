@@ -96,6 +96,16 @@ func (g *Gateway) countAuthFailure(kind string) {
 	n.(*atomic.Int64).Add(1)
 }
 
+// authCounts is the refused tokens by kind.
+func (g *Gateway) authCounts() map[string]int64 {
+	m := map[string]int64{}
+	g.authFailures.Range(func(k, v any) bool {
+		m[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return m
+}
+
 // open gives a client what its handshake granted, before its id frame, and
 // starts its webhook stream and token clock.
 func (g *Gateway) open(c *poller.Conn) error {

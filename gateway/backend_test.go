@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/gateway"
@@ -127,9 +128,13 @@ func TestJWTAtHandshake(t *testing.T) {
 	}
 	_, out := g.call(t, http.MethodGet, "/stats", "")
 	failures, _ := out["auth_failures"].(map[string]any)
+	mfs := g.scrape(t, nil)
 	for _, kind := range []string{"missing", "expired", "not_yet_valid", "signature", "algorithm", "malformed"} {
 		if failures[kind] != float64(1) {
 			t.Errorf("auth_failures[%s] = %v, want 1 (%v)", kind, failures[kind], failures)
+		}
+		if v := value(mfs, "wsgate_auth_failures_total", "kind="+kind); v != 1 {
+			t.Errorf("wsgate_auth_failures_total{kind=%q} = %v, want 1", kind, v)
 		}
 	}
 }
@@ -179,6 +184,22 @@ func TestWebhookEventsOfAClient(t *testing.T) {
 	}
 	if d := ev[4]; d["code"] != float64(4100) || d["reason"] != "server_close" || d["by"] != "api" || fmt.Sprint(d["session"]) != "map[cart:2]" {
 		t.Errorf("disconnected event %v", d)
+	}
+	var mfs map[string]*dto.MetricFamily
+	eventually(t, "the sender counting the last delivery", func() bool {
+		mfs = g.scrape(t, nil)
+		return value(mfs, "wsgate_webhook_events_total", "type=disconnected", "result=delivered") == 1
+	})
+	for _, c := range []struct {
+		typ  string
+		want float64
+	}{{"node.started", 1}, {"connected", 1}, {"message", 2}, {"disconnected", 1}} {
+		if v := value(mfs, "wsgate_webhook_events_total", "type="+c.typ, "result=delivered"); v != c.want {
+			t.Errorf("wsgate_webhook_events_total{type=%q,result=delivered} = %v, want %v", c.typ, v, c.want)
+		}
+	}
+	if v := value(mfs, "wsgate_webhook_queue_bytes"); v != 0 {
+		t.Errorf("wsgate_webhook_queue_bytes = %v after delivery", v)
 	}
 	ids := map[any]bool{}
 	for _, e := range ev {

@@ -23,7 +23,11 @@
 // the Config's own hooks: OnHandshake (auth, which may answer later), OnMessage
 // (what clients send) and OnClose (with the reason). Conn.Data carries the
 // value OnHandshake accepted with, so no side map is keyed by client id. The
-// REST API drives a hub.Hub: Local over the registry today, a cluster hub later.
+// REST API drives a hub.Hub: Local over the registry, or a cluster hub.
+//
+// Metrics: the gateway owns one metrics.Registry (Gateway.Metrics), served as
+// GET /metrics on the API address; its components' series are read there at
+// scrape time, and a component added later registers its own in one line.
 //
 // Concurrency: every method of Gateway is safe for concurrent use; the
 // hooks' goroutines and contracts are the poller's.

@@ -16,6 +16,7 @@ import (
 	"github.com/wsgate/wsgate/grpcapi"
 	"github.com/wsgate/wsgate/httpapi"
 	"github.com/wsgate/wsgate/hub"
+	"github.com/wsgate/wsgate/metrics"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/webhook"
@@ -86,6 +87,7 @@ type Gateway struct {
 	ws      *poller.Server
 	api     *httpapi.Server
 	grpc    *grpcapi.Server // nil when off
+	metrics *metrics.Registry
 }
 
 // New builds every component from cfg and opens both listeners. Setup must
@@ -101,6 +103,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{log: log, reg: reg, hub: hub.NewLocal(reg), drain: cmp.Or(cfg.DrainDuration, DefaultDrainDuration)}
 	g.node = cmp.Or(cfg.Cluster.NodeID, cluster.NewNodeID())
+	if cfg.Cluster.NATSURL != "" {
+		log = log.With("node", g.node) // on every line of every component
+		g.log = log
+	}
 	if len(cfg.Auth.Secret) > 0 || len(cfg.Auth.PublicKeyPEM) > 0 {
 		ac := cfg.Auth
 		ac.MaxSession, ac.MaxGroups = cfg.Registry.MaxSessionBytes, cfg.Registry.MaxGroupsPerClient
@@ -135,9 +141,11 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.hub = g.nodes
 	}
+	g.instrument()
 	api := cfg.API
 	api.Logger = log
 	api.Stats = g.stats
+	api.Metrics = g.metrics
 	if g.nodes != nil {
 		api.Cluster = g.nodes
 	}
@@ -228,11 +236,7 @@ func (g *Gateway) stats() any {
 		AuthFailures map[string]int64 `json:"auth_failures,omitempty"`
 	}{Stats: g.ws.Stats()}
 	if g.auth != nil {
-		st.AuthFailures = map[string]int64{}
-		g.authFailures.Range(func(k, v any) bool {
-			st.AuthFailures[k.(string)] = v.(*atomic.Int64).Load()
-			return true
-		})
+		st.AuthFailures = g.authCounts()
 	}
 	if g.nodes != nil {
 		st.Cluster = g.nodes.Stats()

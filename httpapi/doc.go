@@ -10,6 +10,11 @@
 // partial carries "partial":true and "missing_nodes"; list cursors are the
 // hub's opaque tokens.
 //
+// It also serves GET /metrics (the Prometheus text format of Config.Metrics,
+// an interface it declares, so it imports no metrics library) and records
+// every answered request there, and GET / (the dashboard: one embedded,
+// self-contained page that reads /metrics; it needs no token, holding no data).
+//
 // Contract for every request: bad input gets a clear {"error":"..."} answer and
 // changes nothing (malformed JSON, unknown fields, a field the route does not
 // take, or missing fields 400, unknown route 404, wrong method 405, body over

@@ -21,7 +21,8 @@ import (
 //     neither the API's own origin nor in Config.AllowedOrigins, or
 //     Sec-Fetch-Site cross-site or same-site without such an allowed Origin.
 //  4. The bearer token, when one is set (also for unknown routes, so that
-//     routes cannot be enumerated without it).
+//     routes cannot be enumerated without it), except on public routes (the
+//     dashboard page, which holds no data: it asks for the token).
 //  5. The route (404), its method (405; an allowed origin's CORS preflight
 //     is answered), and for POST a JSON Content-Type (415): a browser sends
 //     text/plain and form posts without a CORS preflight.
@@ -51,7 +52,7 @@ func (s *Server) judge(h *fasthttp.RequestHeader, path string) verdict {
 	if allowedOrigin && h.IsOptions() {
 		return verdict{status: fasthttp.StatusNoContent} // the preflight: Handle answers it
 	}
-	if s.cfg.Token != "" && !s.authorized(h) {
+	if s.cfg.Token != "" && !rt.public && !s.authorized(h) {
 		return verdict{status: fasthttp.StatusUnauthorized, msg: "missing or wrong API token"}
 	}
 	if !known {

@@ -47,6 +47,8 @@ var routes = map[string]route{
 	"/healthz":       get(healthz),
 	"/cluster/nodes": get(clusterNodes),
 	"/stats":         get(stats),
+	"/metrics":       get(serveMetrics),
+	"/":              dashboard,
 }
 
 // healthz answers while the node serves its clients: 200, with the cluster's
@@ -93,7 +95,7 @@ func post(h func(*Server, *fasthttp.RequestCtx, *request) (any, error), allowed 
 	for _, f := range allowed {
 		mask |= 1 << f
 	}
-	return route{fasthttp.MethodPost, func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
+	return route{method: fasthttp.MethodPost, handle: func(s *Server, ctx *fasthttp.RequestCtx) (any, error) {
 		r, err := decodeRequest(ctx.PostBody(), mask)
 		if err != nil {
 			return nil, err
@@ -103,7 +105,7 @@ func post(h func(*Server, *fasthttp.RequestCtx, *request) (any, error), allowed 
 }
 
 func get(h func(*Server, *fasthttp.RequestCtx) (any, error)) route {
-	return route{fasthttp.MethodGet, h}
+	return route{method: fasthttp.MethodGet, handle: h}
 }
 
 // sendTarget describes one /send/* endpoint: the field naming its targets

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -46,8 +47,21 @@ type Config struct {
 	Cluster Cluster
 	// Stats returns extra fields for GET /stats (marshalled to a JSON object and
 	// merged in); called on the request goroutine. May be nil.
-	Stats  func() any
-	Logger *slog.Logger // nil = slog.Default()
+	Stats func() any
+	// Metrics, when set, serves GET /metrics and records every request
+	// answered. Nil: /metrics answers 404.
+	Metrics Metrics
+	Logger  *slog.Logger // nil = slog.Default()
+}
+
+// Metrics is what the API needs of the gateway's metrics. Both methods are
+// called on request goroutines, concurrently.
+type Metrics interface {
+	// WriteText writes the exposition in the Prometheus text format 0.0.4.
+	WriteText(w io.Writer) error
+	// ObserveRequest records one answered request: route is the route's
+	// path, or "other" for paths that are no route; code the HTTP status.
+	ObserveRequest(route string, code int, d time.Duration)
 }
 
 // Cluster is what the API shows of a gateway that spans nodes.
@@ -142,16 +156,42 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // route is one endpoint: its method and handler. A handler returns the value to
-// send as JSON with 200, or an error that errorStatus maps to a status. The
-// request context is the hub calls' context: it ends when the server shuts down.
+// send as JSON with 200 (or a rawAnswer, sent as it is), or an error that
+// errorStatus maps to a status. The request context is the hub calls'
+// context: it ends when the server shuts down. A public route needs no token
+// (it serves no data); the rest of the gate applies to it.
 type route struct {
 	method string
 	handle func(*Server, *fasthttp.RequestCtx) (any, error)
+	public bool
+}
+
+// rawAnswer is a handler's answer that is not JSON.
+type rawAnswer struct {
+	contentType string
+	body        []byte
+}
+
+// routeLabel is path's name in metrics: the route, or "other", so that
+// labels stay a fixed set whatever paths clients try.
+func routeLabel(path []byte) string {
+	if _, ok := routes[string(path)]; ok {
+		return string(path)
+	}
+	return "other"
+}
+
+// observe records an answered request, when metrics are on.
+func (s *Server) observe(ctx *fasthttp.RequestCtx, start time.Time) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.ObserveRequest(routeLabel(ctx.Path()), ctx.Response.StatusCode(), time.Since(start))
+	}
 }
 
 // Handle is the fasthttp handler: the gate (see verdict), routing, errors as JSON.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	defer s.budget.release(&ctx.Request.Header)
+	defer s.observe(ctx, time.Now())
 	v := s.judge(&ctx.Request.Header, string(ctx.Path()))
 	s.allowCORS(ctx, v.status == fasthttp.StatusNoContent)
 	if v.status != 0 {
@@ -161,6 +201,11 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	out, err := v.rt.handle(s, ctx)
 	if err != nil {
 		writeError(ctx, errorStatus(err), err.Error())
+		return
+	}
+	if raw, ok := out.(rawAnswer); ok {
+		ctx.SetContentType(raw.contentType)
+		ctx.SetBody(raw.body)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
@@ -215,9 +260,12 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	refused, wasRefused := s.refusals.LoadAndDelete(h)
 	var ne net.Error
 	var small *fasthttp.ErrSmallBuffer
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
+	if errors.As(err, &ne) && ne.Timeout() {
 		ctx.Conn().Close()
+		return
+	}
+	defer s.observe(ctx, time.Now()) // only the answer's time: the request's read is fasthttp's
+	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		if wasRefused {
 			s.refuse(ctx, refused.(verdict))

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -135,8 +136,30 @@ func (c *Conn) ended(from state, cl Closure) {
 	if from == stateUpgrading || from == stateOpen {
 		s.conns.Add(-1)
 	}
+	s.logEnd(c, from, cl)
 	if from == stateOpen && s.cfg.OnClose != nil {
 		s.cfg.OnClose(c, cl)
+	}
+}
+
+// endWarnings are the ends logged as warnings, rate-limited (see
+// Server.warn): they tell of clients or networks too slow for the traffic,
+// or of clients flooding the gateway. Every other end of an open connection
+// is a debug line.
+var endWarnings = map[Reason]string{
+	ReasonSlowConsumer: "client closed: send queue full (slow consumer)",
+	ReasonWriteTimeout: "client closed: socket accepted nothing for -write-timeout",
+	ReasonRateLimit:    "client closed: inbound message rate over the limit",
+}
+
+// logEnd logs how c ended.
+func (s *Server) logEnd(c *Conn, from state, cl Closure) {
+	if msg, ok := endWarnings[cl.Reason]; ok {
+		s.warn.Warn(msg, "client_id", c.id, "remote", c.RemoteAddr(), "reason", cl.Reason.String(), "code", cl.Code)
+		return
+	}
+	if from == stateOpen && s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("client disconnected", "client_id", c.id, "remote", c.RemoteAddr(), "reason", cl.Reason.String(), "code", cl.Code)
 	}
 }
 
@@ -156,7 +179,6 @@ func (c *Conn) enqueue(b []byte, last bool) bool {
 		from, won := c.life.end(stateClosing, cl)
 		c.mu.Unlock()
 		if won {
-			c.srv.log.Debug("slow consumer closed", "client_id", c.id)
 			c.ended(from, cl)
 		}
 		c.nc.Close()

@@ -2,9 +2,11 @@ package poller
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -119,7 +121,7 @@ func (c *Conn) open(resp, pending []byte) {
 	took, opened := false, false
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic while opening a connection", "panic", r, "client_id", c.id)
+			s.warn.Log(slog.LevelError, "panic while opening a connection", "panic", r, "client_id", c.id)
 			c.abort(ReasonInternal, CodeAbnormal)
 		}
 		if took && !opened && s.cfg.OnClose != nil {
@@ -135,7 +137,7 @@ func (c *Conn) open(resp, pending []byte) {
 	c.lastPing = now
 	if s.cfg.OnOpen != nil {
 		if err := s.cfg.OnOpen(c); err != nil {
-			s.log.Warn("connection refused by OnOpen", "client_id", c.id, "err", err)
+			s.warn.Warn("connection refused by OnOpen", "client_id", c.id, "remote", c.RemoteAddr(), "err", err)
 			c.closeWith(ReasonInternal, CloseInternal, "registration failed")
 			c.drain(false)
 			return
@@ -147,6 +149,10 @@ func (c *Conn) open(resp, pending []byte) {
 		c.readFrames(pending)
 	}
 	if opened = c.life.advance(stateUpgrading, stateOpen); opened {
+		s.stats.accepted.Add(1)
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("client connected", "client_id", c.id, "remote", c.RemoteAddr())
+		}
 		first := s.hbTicks
 		if s.pingTicks > 0 {
 			first = min(first, s.pingTicks)

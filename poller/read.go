@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
@@ -18,7 +19,7 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 		// here, rather than in netpoll's pool, keeps netpoll's processing lock
 		// consistent, so its close callbacks still run exactly once.
 		if r := recover(); r != nil {
-			s.log.Error("panic in connection handler", "panic", r, "client_id", c.id)
+			s.warn.Log(slog.LevelError, "panic in connection handler", "panic", r, "client_id", c.id)
 			nc.Close()
 		}
 	}()

@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/google/uuid"
 
+	"github.com/wsgate/wsgate/logging"
 	"github.com/wsgate/wsgate/poller/wheel"
 	"github.com/wsgate/wsgate/wsframe"
 )
@@ -23,6 +24,7 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
+	warn     *logging.Limiter // per-client warnings, rate-limited
 	ln       *onceListener
 	evl      netpoll.EventLoop
 	wheel    *wheel.Wheel[*Conn]
@@ -44,6 +46,7 @@ type Server struct {
 
 // counters are the server's traffic statistics (closes are counted by reason).
 type counters struct {
+	accepted                        atomic.Int64 // connections that reached open, once each
 	framesSent, bytesSent           atomic.Int64
 	messagesReceived, bytesReceived atomic.Int64
 }
@@ -52,6 +55,7 @@ type counters struct {
 type Stats struct {
 	Connections        int64 `json:"connections"`          // upgraded and open
 	Handshaking        int64 `json:"handshaking"`          // TCP connections not upgraded (yet) or closing
+	Accepted           int64 `json:"accepted"`             // connections upgraded and opened, ever
 	FramesSent         int64 `json:"frames_sent"`          // frames written to sockets
 	BytesSent          int64 `json:"bytes_sent"`           // bytes written to sockets
 	MessagesReceived   int64 `json:"messages_received"`    // complete client messages and control frames
@@ -91,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	s := &Server{cfg: cfg, log: cfg.Logger, warn: logging.NewLimiter(cfg.Logger, 0), started: time.Now()}
 	tick, slots := cfg.wheelShape()
 	if s.wheel, err = wheel.New(tick, slots, s.expire); err != nil {
 		return nil, err
@@ -240,6 +244,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Connections:      conns,
 		Handshaking:      max(s.live.Load()-conns, 0),
+		Accepted:         s.stats.accepted.Load(),
 		FramesSent:       s.stats.framesSent.Load(),
 		BytesSent:        s.stats.bytesSent.Load(),
 		MessagesReceived: s.stats.messagesReceived.Load(),

@@ -94,7 +94,7 @@ func (s *Sender) ask(body []byte) Answer {
 		return Answer{Status: status, Text: refusalText(data)}
 	}
 	s.count(typeConnect, resultFailed, 1)
-	s.cfg.Logger.Warn("webhook connect failed", "status", status, "err", err, "fail_open", s.cfg.ConnectFailOpen)
+	s.warn.Warn("webhook connect failed", "status", status, "err", err, "fail_open", s.cfg.ConnectFailOpen)
 	return s.failure()
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wsgate/wsgate/logging"
 )
 
 // laneCount is how many lanes post notices in parallel; a client's events
@@ -38,6 +40,7 @@ type Sender struct {
 	ids     *ids
 	seed    maphash.Seed
 	client  *fasthttp.Client
+	warn    *logging.Limiter // the backend's failures, at most a few lines per interval
 
 	lanes [laneCount]*lane
 	// started is closed once node.started (at lane 0's head) is done with,
@@ -70,6 +73,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s := &Sender{cfg: cfg, keys: keys, boot: time.Now(), seed: maphash.MakeSeed()}
 	s.ids = newIDs(cfg.Node, s.boot)
+	s.warn = logging.NewLimiter(cfg.Logger, 0)
 	for _, t := range cfg.Events {
 		s.wants[typeOf(t)] = true
 	}
@@ -309,13 +313,13 @@ func (s *Sender) deliver(b *batch) {
 		if r != resultRetry {
 			s.countBatch(b, r)
 			if r == resultRejected {
-				s.cfg.Logger.Warn("webhook refused by the backend; not retried", "status", status, "events", len(b.bodies))
+				s.warn.Warn("webhook refused by the backend; not retried", "status", status, "events", len(b.bodies))
 			}
 			return
 		}
 		wait := backoff(attempt)
 		if time.Since(first)+wait > s.cfg.RetryFor {
-			s.cfg.Logger.Warn("webhook not delivered in time; dropped", "status", status, "err", err, "events", len(b.bodies), "retry_for", s.cfg.RetryFor)
+			s.warn.Warn("webhook not delivered in time; dropped", "status", status, "err", err, "events", len(b.bodies), "retry_for", s.cfg.RetryFor)
 			s.countBatch(b, resultExpired)
 			return
 		}

@@ -34,6 +34,8 @@ func TestFlagRanges(t *testing.T) {
 		{[]string{"-max-groups-per-client", "0"}, "-max-groups-per-client 0"},
 		{[]string{"-api-max-body", "10"}, "-api-max-body 10"},
 		{[]string{"-api-max-inflight", "1000"}, "-api-max-inflight 1000 is out of range"},
+		{[]string{"-log-format", "json"}, ""},
+		{[]string{"-log-format", "xml"}, `-log-format "xml": want text or json`},
 	} {
 		_, err := parseFlags(tt.args, io.Discard)
 		switch {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof-addr
 	"net/netip"
@@ -19,6 +18,7 @@ import (
 	"github.com/wsgate/wsgate/cluster"
 	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/httpapi"
+	"github.com/wsgate/wsgate/logging"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/registry"
 	"github.com/wsgate/wsgate/webhook"
@@ -41,6 +41,7 @@ type config struct {
 	grpcAllow       string
 	apiHosts        string
 	logLevel        string
+	logFormat       string
 	shutdownTimeout time.Duration
 	pprofAddr       string
 	compression     bool
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.gw.Webhook.ConnectConcurrency, "webhook-connect-concurrency", webhook.DefaultConnectConcurrency, "connect webhooks in flight at once")
 	fs.StringVar(&c.webhookHeaders, "webhook-headers", "", "comma-separated request headers a connect event carries besides the default ones (e.g. Cookie)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", logging.FormatText, "log lines as text (key=value) or json (one object per line)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default: off)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for clients to take their Close")
 	var envErr error
@@ -175,14 +177,6 @@ func list(v string) []string {
 	return out
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
 // run serves until SIGINT, SIGTERM or SIGHUP, then shuts down within
 // -shutdown-timeout. SIGHUP is not a reload: it stops gracefully like
 // SIGTERM, so a closed terminal never drops clients without their 1001.
@@ -194,9 +188,9 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c.logLevel, stderr)
+	log, err := logging.New(stderr, c.logLevel, c.logFormat)
 	if err != nil {
-		return err
+		return fmt.Errorf("-log-level: %w", err)
 	}
 	// Signals are caught from here on: one that comes while the listeners
 	// open is handled once they serve, never by the default (exit at once).

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wsgate/wsgate/logging"
 )
 
 // Every size and duration flag has a range, checked at startup: a value
@@ -95,6 +97,9 @@ func (c *config) checkRanges() error {
 	}
 	if c.webhookFail != "closed" && c.webhookFail != "open" {
 		errs = append(errs, fmt.Errorf("-webhook-connect-fail %q: want closed or open", c.webhookFail))
+	}
+	if c.logFormat != logging.FormatText && c.logFormat != logging.FormatJSON {
+		errs = append(errs, fmt.Errorf("-log-format %q: want %s or %s", c.logFormat, logging.FormatText, logging.FormatJSON))
 	}
 	if ws.Path != "" && !strings.HasPrefix(ws.Path, "/") {
 		errs = append(errs, fmt.Errorf("-ws-path %q must start with /", ws.Path))

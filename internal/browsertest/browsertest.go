@@ -122,12 +122,12 @@ func (c *Console) ExpectClean(t *testing.T) {
 	}
 }
 
-// Screenshot captures the viewport of the tab of ctx as name+".png" in
+// Screenshot captures the whole page of the tab of ctx as name+".png" in
 // t.ArtifactDir(), and also in the directory $WSGATE_SCREENSHOT_DIR names
 // when that is set. It returns the path in t.ArtifactDir().
 func Screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
