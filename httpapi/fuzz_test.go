@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -22,8 +23,11 @@ func FuzzHandle(f *testing.F) {
 	s := &Server{hub: hub.NewLocal(reg), cfg: Config{MaxBody: DefaultMaxBody}}
 	paths := make([]string, 0, len(routes))
 	for p := range routes {
-		paths = append(paths, p)
+		if p != "/" && p != "/metrics" { // HTML and the Prometheus format: their own tests read them
+			paths = append(paths, p)
+		}
 	}
+	slices.Sort(paths) // a seed names the same route on every run
 	seeds := []string{
 		`{"data":"hi"}`, `{"data":{"a":[1,2,{"b":null}]}}`, `{"data_base64":"AAEC"}`,
 		`{"client_id":"00000000-0000-4000-8000-000000000000","data":"x"}`,
