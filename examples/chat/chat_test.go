@@ -8,36 +8,48 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/internal/browsertest"
 	"github.com/wsgate/wsgate/internal/gatewaytest"
+	"github.com/wsgate/wsgate/webhook"
 )
 
-// startChat runs the real gateway and the chat backend (polling presence
-// every 100 ms) until t ends, and returns the chat's URL.
-func startChat(t *testing.T) (*gatewaytest.Gateway, string) {
+// testSecret is the webhook secret of the tests' gateway and chat.
+const testSecret = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdGluZy0xMjM0NTY3OA=="
+
+// startChat runs the real gateway, posting its connected and disconnected
+// webhooks to the chat backend, and the backend, until t ends; it returns
+// them and the chat's URL.
+func startChat(t *testing.T) (*gatewaytest.Gateway, *server, string) {
 	t.Helper()
-	g := gatewaytest.Start(t)
+	// The chat's listener comes first (the gateway needs its URL) and closes
+	// last (the gateway posts its clients' disconnected events at shutdown).
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	g := gatewaytest.Start(t, func(c *gateway.Config) {
+		c.Webhook = webhook.Config{
+			URL:     "http://" + srv.Listener.Addr().String() + "/wsgate/events",
+			Secrets: []string{testSecret},
+			Events:  []string{webhook.TypeConnected, webhook.TypeDisconnected},
+		}
+	})
 	s, err := newServer(config{
-		WSGateAPI:        g.APIURL,
-		WSGateWS:         g.WSURL,
-		PresenceInterval: 100 * time.Millisecond,
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WSGateAPI:     g.APIURL,
+		WSGateWS:      g.WSURL,
+		WebhookSecret: testSecret,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s.pollPresence(ctx) })
-	t.Cleanup(func() { stop(); wg.Wait(); srv.Close() })
-	return g, srv.URL
+	srv.Config.Handler = s
+	srv.Start()
+	return g, s, srv.URL
 }
 
 // chatPage is a tab on the chat page, its console watched.
@@ -117,7 +129,7 @@ func (p *chatPage) expectMembers(names ...string) {
 }
 
 func TestChatInChromium(t *testing.T) {
-	g, url := startChat(t)
+	g, _, url := startChat(t)
 	bctx := browsertest.Start(t)
 
 	alice := joinChat(t, bctx, url, "alice", "lobby")
@@ -147,7 +159,7 @@ func TestChatInChromium(t *testing.T) {
 // TestJoinAndSayValidate checks the backend's answers to bad calls, without
 // a browser: it never reaches wsgate with them.
 func TestJoinAndSayValidate(t *testing.T) {
-	_, url := startChat(t)
+	_, _, url := startChat(t)
 	for _, tc := range []struct {
 		path, contentType, body string
 		status                  int

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -46,13 +47,13 @@ func (a *wsgateAPI) groupUIDs(ctx context.Context, group string) ([]string, erro
 	return out.UIDs, err
 }
 
-// groupClients is the client ids of group's members.
-func (a *wsgateAPI) groupClients(ctx context.Context, group string) ([]string, error) {
-	var out struct {
-		ClientIDs []string `json:"client_ids"`
+// clientConnected reports whether wsgate knows the client (/client/info).
+func (a *wsgateAPI) clientConnected(ctx context.Context, clientID string) (bool, error) {
+	err := a.get(ctx, "/client/info?client_id="+url.QueryEscape(clientID), nil)
+	if errors.Is(err, errNotFound) {
+		return false, nil
 	}
-	err := a.get(ctx, "/group/clients?group="+url.QueryEscape(group), &out)
-	return out.ClientIDs, err
+	return err == nil, err
 }
 
 func (a *wsgateAPI) post(ctx context.Context, path string, body any) error {
@@ -67,8 +68,9 @@ func (a *wsgateAPI) get(ctx context.Context, path string, out any) error {
 	return a.do(ctx, http.MethodGet, path, nil, out)
 }
 
-// Errors of a call wsgate answered: 404 on a POST (the client is not
-// connected) and 400 (it refused the input).
+// Errors of a call wsgate answered: 404 on a POST or /client/info (the
+// client is not connected; elsewhere 404 is an unknown route) and 400 (it
+// refused the input).
 var (
 	errNotFound = errors.New("wsgate: client not connected")
 	errRefused  = errors.New("wsgate refused the request")
@@ -96,7 +98,7 @@ func (a *wsgateAPI) do(ctx context.Context, method, path string, body io.Reader,
 		return fmt.Errorf("wsgate %s %s: %w", method, path, err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusNotFound && method == http.MethodPost:
+	case resp.StatusCode == http.StatusNotFound && (method == http.MethodPost || strings.HasPrefix(path, "/client/info?")):
 		return errNotFound
 	case resp.StatusCode == http.StatusBadRequest:
 		return fmt.Errorf("%w: %s", errRefused, bytes.TrimSpace(raw))
