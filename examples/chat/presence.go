@@ -112,6 +112,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.verifier.Verify(r.Header, body); err != nil {
+		s.log.Warn("chat: refused a webhook request (is -webhook-secret wsgate's?)", "err", err)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
