@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/examples/webhooks/verify"
 	"github.com/wsgate/wsgate/gateway"
@@ -260,10 +261,10 @@ func TestEventsRefuseBadSignatures(t *testing.T) {
 }
 
 // TestEventsDedupeAndNodeStarted: an event id seen before is ignored, and
-// node.started forgets the members on that node, and those of an unknown
-// node that wsgate does not know either.
+// node.started forgets the members on that node, and the others that wsgate
+// says are offline.
 func TestEventsDedupeAndNodeStarted(t *testing.T) {
-	_, s, url := startChat(t)
+	g, s, url := startChat(t)
 	post := func(msgID, body string) {
 		t.Helper()
 		if status := postEvents(t, url, body, signed(t, testSecret, msgID, time.Now(), body)); status != http.StatusNoContent {
@@ -282,15 +283,24 @@ func TestEventsDedupeAndNodeStarted(t *testing.T) {
 	}
 	s.rooms.remove("c1")
 
-	const gone = "9b2f0c4e-8a51-4f7e-9d43-3c1d2b6a7e10" // a client id wsgate does not know
-	for id, node := range map[string]string{"c2": "n1", "c3": "n2", gone: ""} {
-		s.rooms.add(id, member{name: id, room: "lobby"})
-		if node != "" {
-			s.rooms.connected(id, node)
-		}
+	// Members on node n1, on another node (a live client of the gateway)
+	// and on no known node (a client id the gateway does not know).
+	ws, _, err := websocket.DefaultDialer.Dial(g.WSURL, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer ws.Close()
+	_, live, err := ws.ReadMessage() // the client id frame
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gone = "9b2f0c4e-8a51-4f7e-9d43-3c1d2b6a7e10"
+	s.rooms.add("c2", member{name: "c2", room: "lobby"})
+	s.rooms.connected("c2", "n1")
+	s.rooms.add(string(live), member{name: "live", room: "lobby"})
+	s.rooms.add(gone, member{name: "gone", room: "lobby"})
 	post("msg_3", `{"events":[{"id":"e3","type":"node.started","node":"n1"}]}`)
-	for id, want := range map[string]bool{"c2": false, "c3": true, gone: false} {
+	for id, want := range map[string]bool{"c2": false, string(live): true, gone: false} {
 		if _, ok := s.rooms.get(id); ok != want {
 			t.Errorf("after node.started n1: member %s there = %v, want %v", id, ok, want)
 		}

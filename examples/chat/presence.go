@@ -55,18 +55,17 @@ func (r *rooms) connected(id, node string) {
 	r.nodes[id] = node
 }
 
-// onNode returns the members on node and forgets which clients were there;
-// unknown is the members whose node is not known (their connected event has
-// not arrived).
-func (r *rooms) onNode(node string) (on, unknown []string) {
+// onNode returns the members on node, and the others (on another node, or
+// whose connected event has not arrived), and forgets which clients were on
+// node.
+func (r *rooms) onNode(node string) (on, others []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id := range r.members {
-		switch n, ok := r.nodes[id]; {
-		case !ok:
-			unknown = append(unknown, id)
-		case n == node:
+		if n, ok := r.nodes[id]; ok && n == node {
 			on = append(on, id)
+		} else {
+			others = append(others, id)
 		}
 	}
 	for id, n := range r.nodes {
@@ -74,7 +73,7 @@ func (r *rooms) onNode(node string) (on, unknown []string) {
 			delete(r.nodes, id)
 		}
 	}
-	return on, unknown
+	return on, others
 }
 
 // left handles a connection that is gone: it forgets it and tells its room,
@@ -104,7 +103,7 @@ func (s *server) left(ctx context.Context, id string) {
 // event (by id: delivery is at least once) is handled in order:
 // connected records the client's node, disconnected calls left, and
 // node.started calls left for every member on that node, which restarted
-// and so lost its clients without a disconnected event.
+// and so lost its clients without a disconnected event (forgetNode).
 func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2<<20)) // wsgate's batches are at most 1 MiB
 	if err != nil {
@@ -147,15 +146,16 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// forgetNode handles node.started: the members on node are gone. A member
-// whose node is not known yet is asked about (/client/info).
+// forgetNode handles node.started: the members on node are gone. The others
+// are checked with wsgate (/client/online): without -node-id a node gets a
+// new random id at every start, so its old clients are under the old one.
 func (s *server) forgetNode(ctx context.Context, node string) {
-	on, unknown := s.rooms.onNode(node)
-	for _, id := range unknown {
-		ok, err := s.api.clientConnected(ctx, id)
+	on, others := s.rooms.onNode(node)
+	for _, id := range others {
+		online, err := s.api.clientOnline(ctx, id)
 		if err != nil {
 			s.log.Warn("chat: presence", "client_id", id, "err", err)
-		} else if !ok {
+		} else if !online {
 			on = append(on, id)
 		}
 	}

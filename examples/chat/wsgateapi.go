@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -47,13 +46,13 @@ func (a *wsgateAPI) groupUIDs(ctx context.Context, group string) ([]string, erro
 	return out.UIDs, err
 }
 
-// clientConnected reports whether wsgate knows the client (/client/info).
-func (a *wsgateAPI) clientConnected(ctx context.Context, clientID string) (bool, error) {
-	err := a.get(ctx, "/client/info?client_id="+url.QueryEscape(clientID), nil)
-	if errors.Is(err, errNotFound) {
-		return false, nil
+// clientOnline reports whether the client is connected to wsgate.
+func (a *wsgateAPI) clientOnline(ctx context.Context, clientID string) (bool, error) {
+	var out struct {
+		Online bool `json:"online"`
 	}
-	return err == nil, err
+	err := a.get(ctx, "/client/online?client_id="+url.QueryEscape(clientID), &out)
+	return out.Online, err
 }
 
 func (a *wsgateAPI) post(ctx context.Context, path string, body any) error {
@@ -68,9 +67,8 @@ func (a *wsgateAPI) get(ctx context.Context, path string, out any) error {
 	return a.do(ctx, http.MethodGet, path, nil, out)
 }
 
-// Errors of a call wsgate answered: 404 on a POST or /client/info (the
-// client is not connected; elsewhere 404 is an unknown route) and 400 (it
-// refused the input).
+// Errors of a call wsgate answered: 404 on a POST (the client is not
+// connected) and 400 (it refused the input).
 var (
 	errNotFound = errors.New("wsgate: client not connected")
 	errRefused  = errors.New("wsgate refused the request")
@@ -98,7 +96,7 @@ func (a *wsgateAPI) do(ctx context.Context, method, path string, body io.Reader,
 		return fmt.Errorf("wsgate %s %s: %w", method, path, err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusNotFound && (method == http.MethodPost || strings.HasPrefix(path, "/client/info?")):
+	case resp.StatusCode == http.StatusNotFound && method == http.MethodPost:
 		return errNotFound
 	case resp.StatusCode == http.StatusBadRequest:
 		return fmt.Errorf("%w: %s", errRefused, bytes.TrimSpace(raw))
