@@ -45,11 +45,14 @@ type server struct {
 
 func newServer(cfg config) (*server, error) {
 	if cfg.WSGateAPI == "" || cfg.WSGateWS == "" {
-		return nil, errors.New("chat: the wsgate API and WebSocket URLs are required")
+		return nil, errors.New("the wsgate API and WebSocket URLs are required")
+	}
+	if strings.TrimSpace(cfg.WebhookSecret) == "" {
+		return nil, errors.New("a webhook secret is required (-webhook-secret or $WEBHOOK_SECRET): wsgate's -webhook-secret")
 	}
 	v, err := verify.New(cfg.WebhookSecret)
 	if err != nil {
-		return nil, fmt.Errorf("chat: the webhook secret (wsgate's -webhook-secret) is required: %w", err)
+		return nil, fmt.Errorf("-webhook-secret: %w", err)
 	}
 	s := &server{
 		cfg:      cfg,
