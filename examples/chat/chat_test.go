@@ -7,37 +7,52 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
+	"github.com/wsgate/wsgate/examples/webhooks/verify"
+	"github.com/wsgate/wsgate/gateway"
 	"github.com/wsgate/wsgate/internal/browsertest"
 	"github.com/wsgate/wsgate/internal/gatewaytest"
+	"github.com/wsgate/wsgate/webhook"
 )
 
-// startChat runs the real gateway and the chat backend (polling presence
-// every 100 ms) until t ends, and returns the chat's URL.
-func startChat(t *testing.T) (*gatewaytest.Gateway, string) {
+// testSecret is the webhook secret of the tests' gateway and chat.
+const testSecret = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdGluZy0xMjM0NTY3OA=="
+
+// startChat runs the real gateway, posting its connected and disconnected
+// webhooks to the chat backend, and the backend, until t ends; it returns
+// them and the chat's URL.
+func startChat(t *testing.T) (*gatewaytest.Gateway, *server, string) {
 	t.Helper()
-	g := gatewaytest.Start(t)
+	// The chat's listener comes first (the gateway needs its URL) and closes
+	// last (the gateway posts its clients' disconnected events at shutdown).
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	g := gatewaytest.Start(t, func(c *gateway.Config) {
+		c.Webhook = webhook.Config{
+			URL:     "http://" + srv.Listener.Addr().String() + "/wsgate/events",
+			Secrets: []string{testSecret},
+			Events:  []string{webhook.TypeConnected, webhook.TypeDisconnected},
+		}
+	})
 	s, err := newServer(config{
-		WSGateAPI:        g.APIURL,
-		WSGateWS:         g.WSURL,
-		PresenceInterval: 100 * time.Millisecond,
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WSGateAPI:     g.APIURL,
+		WSGateWS:      g.WSURL,
+		WebhookSecret: testSecret,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s.pollPresence(ctx) })
-	t.Cleanup(func() { stop(); wg.Wait(); srv.Close() })
-	return g, srv.URL
+	srv.Config.Handler = s
+	srv.Start()
+	return g, s, srv.URL
 }
 
 // chatPage is a tab on the chat page, its console watched.
@@ -117,7 +132,7 @@ func (p *chatPage) expectMembers(names ...string) {
 }
 
 func TestChatInChromium(t *testing.T) {
-	g, url := startChat(t)
+	g, _, url := startChat(t)
 	bctx := browsertest.Start(t)
 
 	alice := joinChat(t, bctx, url, "alice", "lobby")
@@ -147,7 +162,7 @@ func TestChatInChromium(t *testing.T) {
 // TestJoinAndSayValidate checks the backend's answers to bad calls, without
 // a browser: it never reaches wsgate with them.
 func TestJoinAndSayValidate(t *testing.T) {
-	_, url := startChat(t)
+	_, _, url := startChat(t)
 	for _, tc := range []struct {
 		path, contentType, body string
 		status                  int
@@ -169,6 +184,125 @@ func TestJoinAndSayValidate(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.status {
 			t.Errorf("POST %s %s: %d, want %d", tc.path, tc.body, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+// postEvents posts body to the chat's webhook with the headers sig gives
+// ("" values are left out) and returns the status.
+func postEvents(t *testing.T, url, body string, sig map[string]string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/wsgate/events", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range sig {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// signed is the headers of a request signed under secret at ts.
+func signed(t *testing.T, secret, msgID string, ts time.Time, body string) map[string]string {
+	t.Helper()
+	sig, err := verify.Sign(secret, msgID, ts.Unix(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"webhook-id": msgID, "webhook-timestamp": strconv.FormatInt(ts.Unix(), 10), "webhook-signature": sig}
+}
+
+// TestEventsRefuseBadSignatures: a request to /wsgate/events that is not
+// signed under the chat's secret, recently, over this very body, gets 401 and
+// changes nothing: the member stays, and the same events, then properly
+// signed, are handled (they were not marked as seen).
+func TestEventsRefuseBadSignatures(t *testing.T) {
+	_, s, url := startChat(t)
+	s.rooms.add("c1", member{name: "alice", room: "lobby"})
+	s.rooms.connected("c1", "n1")
+	body := `{"events":[{"id":"e1","type":"disconnected","node":"n1","client_id":"c1"},{"id":"e2","type":"node.started","node":"n1"}]}`
+	now := time.Now()
+	const otherSecret = "whsec_b3RoZXIta2V5LW5vdC10cnVzdGVkLWJ5LWFueW9uZQ=="
+	tampered := signed(t, testSecret, "msg_3", now, strings.Replace(body, "c1", "c2", 1))
+	garbage := signed(t, testSecret, "msg_4", now, body)
+	garbage["webhook-signature"] = "v1,AAAA v1a," + strings.TrimPrefix(garbage["webhook-signature"], "v1,")
+	otherID := signed(t, testSecret, "msg_5", now, body)
+	otherID["webhook-id"] = "msg_6"
+	for name, sig := range map[string]map[string]string{
+		"unsigned":             nil,
+		"another secret":       signed(t, otherSecret, "msg_1", now, body),
+		"timestamp 6 min old":  signed(t, testSecret, "msg_2", now.Add(-6*time.Minute), body),
+		"another body":         tampered,
+		"garbage, v1a":         garbage,
+		"another webhook-id":   otherID,
+		"no webhook-timestamp": {"webhook-id": "msg_7", "webhook-signature": signed(t, testSecret, "msg_7", now, body)["webhook-signature"]},
+	} {
+		if status := postEvents(t, url, body, sig); status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, status)
+		}
+		if _, ok := s.rooms.get("c1"); !ok {
+			t.Fatalf("%s: the member was forgotten", name)
+		}
+	}
+	if status := postEvents(t, url, body, signed(t, testSecret, "msg_8", now, body)); status != http.StatusNoContent {
+		t.Fatalf("signed: status %d, want 204", status)
+	}
+	if _, ok := s.rooms.get("c1"); ok {
+		t.Fatal("signed: the member is still there")
+	}
+}
+
+// TestEventsDedupeAndNodeStarted: an event id seen before is ignored, and
+// node.started forgets the members on that node, and the others that wsgate
+// says are offline.
+func TestEventsDedupeAndNodeStarted(t *testing.T) {
+	g, s, url := startChat(t)
+	post := func(msgID, body string) {
+		t.Helper()
+		if status := postEvents(t, url, body, signed(t, testSecret, msgID, time.Now(), body)); status != http.StatusNoContent {
+			t.Fatalf("%s: status %d, want 204", msgID, status)
+		}
+	}
+	s.rooms.add("c1", member{name: "alice", room: "lobby"})
+	post("msg_1", `{"events":[{"id":"e1","type":"connected","node":"n1","client_id":"c1"},{"id":"e2","type":"disconnected","node":"n1","client_id":"c1"}]}`)
+	if _, ok := s.rooms.get("c1"); ok {
+		t.Fatal("disconnected: the member is still there")
+	}
+	s.rooms.add("c1", member{name: "alice", room: "lobby"})
+	post("msg_2", `{"events":[{"id":"e2","type":"disconnected","node":"n1","client_id":"c1"}]}`) // a redelivery
+	if _, ok := s.rooms.get("c1"); !ok {
+		t.Fatal("a duplicate event was handled again")
+	}
+	s.rooms.remove("c1")
+
+	// Members on node n1, on another node (a live client of the gateway)
+	// and on no known node (a client id the gateway does not know).
+	ws, _, err := websocket.DefaultDialer.Dial(g.WSURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_, live, err := ws.ReadMessage() // the client id frame
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gone = "9b2f0c4e-8a51-4f7e-9d43-3c1d2b6a7e10"
+	s.rooms.add("c2", member{name: "c2", room: "lobby"})
+	s.rooms.connected("c2", "n1")
+	s.rooms.add(string(live), member{name: "live", room: "lobby"})
+	s.rooms.add(gone, member{name: "gone", room: "lobby"})
+	post("msg_3", `{"events":[{"id":"e3","type":"node.started","node":"n1"}]}`)
+	for id, want := range map[string]bool{"c2": false, string(live): true, gone: false} {
+		if _, ok := s.rooms.get(id); ok != want {
+			t.Errorf("after node.started n1: member %s there = %v, want %v", id, ok, want)
 		}
 	}
 }

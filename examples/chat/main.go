@@ -27,7 +27,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.WSGateAPI, "wsgate-api", "http://127.0.0.1:8283", "wsgate's REST API")
 	fs.StringVar(&cfg.WSGateWS, "wsgate-ws", "ws://127.0.0.1:8282/", "wsgate's WebSocket URL, as the browser reaches it")
 	fs.StringVar(&cfg.APIToken, "api-token", os.Getenv("WSGATE_API_TOKEN"), "wsgate's -api-token (default $WSGATE_API_TOKEN)")
-	fs.DurationVar(&cfg.PresenceInterval, "presence-interval", time.Second, "how often rooms are polled for leaves")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", os.Getenv("WEBHOOK_SECRET"), "wsgate's -webhook-secret, whsec_ + base64, to check its webhooks at /wsgate/events (default $WEBHOOK_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -44,7 +44,6 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go s.pollPresence(ctx)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

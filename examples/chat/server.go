@@ -6,57 +6,69 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
+	"github.com/wsgate/wsgate/examples/webhooks/verify"
 	wsgatejs "github.com/wsgate/wsgate/js"
 )
 
 // config is the chat backend's settings; zero values mean the defaults.
 type config struct {
-	WSGateAPI        string        // wsgate's REST API, e.g. http://127.0.0.1:8283
-	WSGateWS         string        // the WebSocket URL pages connect to, e.g. ws://127.0.0.1:8282/
-	APIToken         string        // wsgate's -api-token, "" when none
-	PresenceInterval time.Duration // how often rooms are polled for leaves; default 1s
-	Logger           *slog.Logger  // nil = slog.Default()
+	WSGateAPI     string       // wsgate's REST API, e.g. http://127.0.0.1:8283
+	WSGateWS      string       // the WebSocket URL pages connect to, e.g. ws://127.0.0.1:8282/
+	APIToken      string       // wsgate's -api-token, "" when none
+	WebhookSecret string       // wsgate's -webhook-secret (whsec_...; comma-separated during a rotation); required
+	Logger        *slog.Logger // nil = slog.Default()
 }
 
 //go:embed static
 var static embed.FS
 
-// server is the chat backend: an http.Handler for the page and its calls,
-// and the presence poller (run).
+// server is the chat backend: an http.Handler for the page, its calls and
+// wsgate's webhook.
 type server struct {
-	cfg   config
-	log   *slog.Logger
-	api   *wsgateAPI
-	rooms *rooms
-	mux   *http.ServeMux
+	cfg      config
+	log      *slog.Logger
+	api      *wsgateAPI
+	verifier *verify.Verifier
+	seen     *verify.Seen // webhook event ids handled
+	rooms    *rooms
+	mux      *http.ServeMux
 }
 
 func newServer(cfg config) (*server, error) {
 	if cfg.WSGateAPI == "" || cfg.WSGateWS == "" {
-		return nil, errors.New("chat: the wsgate API and WebSocket URLs are required")
+		return nil, errors.New("the wsgate API and WebSocket URLs are required")
 	}
-	cfg.PresenceInterval = cmp.Or(cfg.PresenceInterval, time.Second)
+	if strings.TrimSpace(cfg.WebhookSecret) == "" {
+		return nil, errors.New("a webhook secret is required (-webhook-secret or $WEBHOOK_SECRET): wsgate's -webhook-secret")
+	}
+	v, err := verify.New(cfg.WebhookSecret)
+	if err != nil {
+		return nil, fmt.Errorf("-webhook-secret: %w", err)
+	}
 	s := &server{
-		cfg:   cfg,
-		log:   cmp.Or(cfg.Logger, slog.Default()),
-		api:   newWSGateAPI(strings.TrimSuffix(cfg.WSGateAPI, "/"), cfg.APIToken),
-		rooms: newRooms(),
-		mux:   http.NewServeMux(),
+		cfg:      cfg,
+		log:      cmp.Or(cfg.Logger, slog.Default()),
+		api:      newWSGateAPI(strings.TrimSuffix(cfg.WSGateAPI, "/"), cfg.APIToken),
+		verifier: v,
+		seen:     verify.NewSeen(10000),
+		rooms:    newRooms(),
+		mux:      http.NewServeMux(),
 	}
 	s.mux.Handle("GET /", http.FileServerFS(mustSub(static, "static")))
 	s.mux.Handle("GET /js/", http.StripPrefix("/js", wsgatejs.Handler()))
 	s.mux.HandleFunc("GET /config", s.handleConfig)
 	s.mux.HandleFunc("POST /join", s.handleJoin)
 	s.mux.HandleFunc("POST /say", s.handleSay)
+	s.mux.HandleFunc("POST /wsgate/events", s.handleEvents)
 	return s, nil
 }
 
@@ -94,6 +106,9 @@ func (s *server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// In the table before wsgate joins it: a disconnected event that comes
+	// in the meantime finds it.
+	s.rooms.add(in.ClientID, member{name: in.Name, room: in.Room})
 	present, err := s.api.groupUIDs(ctx, in.Room)
 	if err == nil {
 		err = s.api.bindUID(ctx, in.ClientID, in.Name)
@@ -102,10 +117,10 @@ func (s *server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		err = s.api.joinGroup(ctx, in.ClientID, in.Room)
 	}
 	if err != nil {
+		s.rooms.remove(in.ClientID)
 		s.fail(w, "join", err)
 		return
 	}
-	s.rooms.add(in.ClientID, member{name: in.Name, room: in.Room})
 	event := "join"
 	if slices.Contains(present, in.Name) {
 		event = "rejoin" // another tab, or a reconnect: no announcement

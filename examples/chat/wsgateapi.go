@@ -46,13 +46,13 @@ func (a *wsgateAPI) groupUIDs(ctx context.Context, group string) ([]string, erro
 	return out.UIDs, err
 }
 
-// groupClients is the client ids of group's members.
-func (a *wsgateAPI) groupClients(ctx context.Context, group string) ([]string, error) {
+// clientOnline reports whether the client is connected to wsgate.
+func (a *wsgateAPI) clientOnline(ctx context.Context, clientID string) (bool, error) {
 	var out struct {
-		ClientIDs []string `json:"client_ids"`
+		Online bool `json:"online"`
 	}
-	err := a.get(ctx, "/group/clients?group="+url.QueryEscape(group), &out)
-	return out.ClientIDs, err
+	err := a.get(ctx, "/client/online?client_id="+url.QueryEscape(clientID), &out)
+	return out.Online, err
 }
 
 func (a *wsgateAPI) post(ctx context.Context, path string, body any) error {

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/examples/webhooks/verify"
 )
 
 // Secrets of the tests: the receivers trust oldSecret and newSecret (a key
@@ -217,42 +219,14 @@ func cmpOr(a, b string) string {
 }
 
 func TestReceiver(t *testing.T) {
-	keys, err := parseSecrets(oldSecret + ", " + newSecret)
+	v, err := verify.New(oldSecret + ", " + newSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := &output{}
-	srv := httptest.NewServer(newReceiver(keys, out, time.Now))
+	srv := httptest.NewServer(newReceiver(v, out))
 	defer srv.Close()
 	runCases(t, srv.URL, out)
-}
-
-func TestParseSecrets(t *testing.T) {
-	for _, bad := range []string{"", " , ", "whsec_not base64!", "whsec_"} {
-		if _, err := parseSecrets(bad); err == nil {
-			t.Errorf("parseSecrets(%q) accepted", bad)
-		}
-	}
-	keys, err := parseSecrets(newSecret + "," + strings.TrimPrefix(oldSecret, "whsec_"))
-	if err != nil || len(keys) != 2 || string(keys[0]) != "secret-key-for-testing-12345678" {
-		t.Fatalf("parseSecrets = %q, %v", keys, err)
-	}
-}
-
-// TestRecentBounded: the dedupe set forgets the oldest id once full.
-func TestRecentBounded(t *testing.T) {
-	s := newRecent(2)
-	for _, step := range []struct {
-		id  string
-		new bool
-	}{{"a", true}, {"a", false}, {"b", true}, {"c", true}, {"a", true}, {"c", false}} {
-		if got := s.add(step.id); got != step.new {
-			t.Fatalf("add(%q) = %v, want %v", step.id, got, step.new)
-		}
-	}
-	if len(s.ids) != 2 {
-		t.Fatalf("%d ids remembered, want 2", len(s.ids))
-	}
 }
 
 // TestNodeReceiver runs node/receiver.mjs on an ephemeral loopback port and
