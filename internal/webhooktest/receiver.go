@@ -1,29 +1,35 @@
 // Package webhooktest is a backend for tests: a real HTTP server that
-// checks every request's Standard Webhooks signature with its own
-// implementation of the scheme (independent of package webhook's), and
+// checks every request's Standard Webhooks signature with the example
+// receivers' implementation of the scheme (examples/webhooks/verify,
+// independent of package webhook's), and
 // records the events of the requests it accepts.
 //
 // It knows nothing of the gateway. A Receiver is safe for concurrent use.
 package webhooktest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/wsgate/wsgate/examples/webhooks/verify"
 )
 
 // Secret is a Standard Webhooks secret for tests (the one of the scheme's
 // published test vector).
 const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// verifier checks requests against Secret.
+var verifier = func() *verify.Verifier {
+	v, err := verify.New(Secret)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
 
 // Answer decides a request's status and body from its events; nil answers
 // 204 to everything.
@@ -54,31 +60,9 @@ func New(t testing.TB, answer Answer) *Receiver {
 	return rc
 }
 
-// Verify checks a request's Standard Webhooks headers against secret.
-func Verify(secret string, h http.Header, body []byte) bool {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return false
-	}
-	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
-		return false
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "." + string(body)))
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
-		if hmac.Equal([]byte(sig), []byte(want)) {
-			return true
-		}
-	}
-	return false
-}
-
 func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if !Verify(Secret, r.Header, body) || r.Header.Get("Content-Type") != "application/json" {
+	if err := verifier.Verify(r.Header, body); err != nil || r.Header.Get("Content-Type") != "application/json" {
 		rc.t.Errorf("webhook %s: bad signature or type: %q", r.Header.Get("webhook-id"), r.Header)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
