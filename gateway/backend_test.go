@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/internal/gatewaytest"
 	"github.com/wsgate/wsgate/internal/webhooktest"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/webhook"
@@ -47,24 +46,6 @@ func withWebhook(rc *webhooktest.Receiver, events ...string) func(*gateway.Confi
 	}
 }
 
-// syncBuffer is a bytes.Buffer for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // info is GET /client/info's uid, groups and session as one string.
 func (g *testGateway) info(t testing.TB, id string) string {
 	t.Helper()
@@ -80,7 +61,7 @@ func (g *testGateway) info(t testing.TB, id string) string {
 // client's before its id frame reaches it; every bad token gets a 401 with
 // a short reason, no upgrade, and is counted by kind.
 func TestJWTAtHandshake(t *testing.T) {
-	var logs syncBuffer
+	var logs gatewaytest.Buffer
 	g := startGateway(t, withAuth, func(c *gateway.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

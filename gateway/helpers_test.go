@@ -1,11 +1,9 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -16,7 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/gateway"
-	"github.com/wsgate/wsgate/httpapi"
+	"github.com/wsgate/wsgate/internal/gatewaytest"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -40,40 +38,15 @@ type testGateway struct {
 func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
 	tg := &testGateway{}
-	cfg := gateway.Config{
-		WS:     poller.Config{Addr: "127.0.0.1:0"},
-		API:    httpapi.Config{Addr: "127.0.0.1:0"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnClose: func(c *poller.Conn, cl poller.Closure) {
+	record := func(cfg *gateway.Config) {
+		cfg.OnClose = func(c *poller.Conn, cl poller.Closure) {
 			if _, dup := tg.ends.LoadOrStore(c.ID(), cl); dup {
 				t.Errorf("second OnClose for %s (%v)", c.ID(), cl)
 			}
-		},
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	g, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(ctx) }()
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := g.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
 		}
-		stop()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	tg.Gateway = g
-	tg.wsURL = "ws://" + g.WSAddr().String() + "/"
-	tg.apiURL = "http://" + g.APIAddr().String()
+	}
+	g := gatewaytest.Start(t, append([]func(*gateway.Config){record}, opts...)...)
+	tg.Gateway, tg.wsURL, tg.apiURL = g.Gateway, g.WSURL, g.APIURL
 	return tg
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,31 +14,13 @@ import (
 	"github.com/wsgate/wsgate/wsframe"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestListenPrintsIDAndPushes runs "wsbench listen"'s client against a real
 // gateway: it prints the id, then each push (text and binary) and no pong
 // although it pings every 20 ms, and returns nil when cancelled, after a
 // Close 1000 the gateway records.
 func TestListenPrintsIDAndPushes(t *testing.T) {
 	g := gatewaytest.Start(t)
-	var out syncBuffer
+	var out gatewaytest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -86,7 +66,7 @@ func TestListenPrintsIDAndPushes(t *testing.T) {
 // with that code.
 func TestListenReportsServerClose(t *testing.T) {
 	g := gatewaytest.Start(t)
-	var out syncBuffer
+	var out gatewaytest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- listen(context.Background(), g.WSURL, time.Minute, &out) }()
 	var id string
