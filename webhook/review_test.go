@@ -1,0 +1,62 @@
+package webhook
+
+import (
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/webhooktest"
+)
+
+// TestReviewNoDisconnectedAfterExpiredConnected: a client's connected that
+// expired (the backend was down for longer than RetryFor) was never
+// delivered, so its disconnected must not be posted once the backend is
+// back: the backend would get a disconnected for a client it never heard
+// of ("disconnected is sent only for a client whose connected was sent";
+// "a dropped connected also drops its disconnected").
+func TestReviewNoDisconnectedAfterExpiredConnected(t *testing.T) {
+	var up atomic.Bool
+	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {
+		if up.Load() {
+			return http.StatusNoContent, ""
+		}
+		return http.StatusServiceUnavailable, ""
+	})
+	s := newSender(t, rc, func(c *Config) { c.RetryFor = 300 * time.Millisecond })
+	s.Start()
+	eventually(t, "node.started expired", func() bool { return s.Stats().Events["node.started"]["expired"] == 1 })
+	tr := &Tracker{lane: s.lanes[0]}
+	c := &Client{ID: "orphan"}
+	s.Connected(tr, c)
+	s.Message(tr, c, true, []byte("hi"))
+	eventually(t, "connected expired", func() bool { return s.Stats().Events["connected"]["expired"] == 1 })
+	up.Store(true)
+	s.Disconnected(tr, c, Close{Code: 1000, Reason: "peer_close", By: "client"})
+	time.Sleep(300 * time.Millisecond)
+	if got := rc.Summary(); slices.Contains(got, "disconnected orphan") {
+		t.Fatalf("backend got %q: a disconnected whose connected was never delivered", got)
+	}
+}
+
+// TestReviewEveryDropCounted: the disconnected of a client that left
+// before its connected went out is not posted; the docs say such events are
+// counted as skipped ("every drop is counted"), but only its connected and
+// its messages are.
+func TestReviewEveryDropCounted(t *testing.T) {
+	g := webhooktest.NewGate()
+	rc := webhooktest.New(t, g.Wait)
+	s := newSender(t, rc, nil)
+	s.Start()
+	eventually(t, "node.started in flight", func() bool { return s.queued.Load() == 0 })
+	tr := &Tracker{lane: s.lanes[0]}
+	c := &Client{ID: "left"}
+	s.Connected(tr, c)
+	s.Disconnected(tr, c, Close{Code: 1000, Reason: "peer_close", By: "client"})
+	g.Open()
+	eventually(t, "connected skipped", func() bool { return s.Stats().Events["connected"]["skipped"] == 1 })
+	if st := s.Stats(); st.Events["disconnected"]["skipped"]+st.Events["disconnected"]["dropped"] != 1 {
+		t.Fatalf("the unsent disconnected is not counted: %v", st.Events)
+	}
+}
