@@ -194,6 +194,7 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 	full := s.queued.Add(it.size()) > int64(s.cfg.QueueBytes) && (typ == typeMessage || !s.evictMessages())
 	l.mu.Lock()
 	keep := !full && !l.closing
+	skipped := false // dropped by the delivery rules, not for room
 	if t != nil {
 		switch typ {
 		case typeConnected:
@@ -202,12 +203,14 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 				t.state = cancelled
 			}
 		case typeMessage:
-			keep = keep && !t.closed && t.state != cancelled
+			if keep && (t.closed || t.state == cancelled) {
+				keep, skipped = false, t.state == cancelled
+			}
 		case typeDisconnected:
 			t.closed = true
 			if t.state == pending || t.state == cancelled {
 				t.state, keep = cancelled, false // neither its connected nor this goes out
-				full = false
+				full, skipped = false, true
 			}
 		}
 	}
@@ -226,8 +229,11 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 		return
 	}
 	s.queued.Add(-it.size())
-	if full {
+	switch {
+	case full:
 		s.count(typ, resultDropped, 1)
+	case skipped:
+		s.count(typ, resultSkipped, 1)
 	}
 }
 
