@@ -278,7 +278,16 @@ func (s *Sender) post(l *lane, first bool) {
 			return
 		}
 		if len(b.bodies) > 0 {
-			s.deliver(&b)
+			if r := s.deliver(&b); r != resultDelivered && len(b.connected) > 0 {
+				// Their connected never reached the backend: neither do
+				// their later events (a disconnected alone would be news of
+				// a client it never heard of).
+				l.mu.Lock()
+				for _, t := range b.connected {
+					t.state = cancelled
+				}
+				l.mu.Unlock()
+			}
 			if first {
 				close(s.started)
 				first = false
@@ -296,8 +305,8 @@ func (s *Sender) post(l *lane, first bool) {
 }
 
 // deliver posts one batch until it is accepted, refused for good, or its
-// retry time is over, and counts the outcome per event.
-func (s *Sender) deliver(b *batch) {
+// retry time is over, counts the outcome per event, and returns it.
+func (s *Sender) deliver(b *batch) result {
 	body := make([]byte, 0, b.bytes+len(`{"events":[]}`))
 	body = append(body, `{"events":[`...)
 	for i, e := range b.bodies {
@@ -317,20 +326,20 @@ func (s *Sender) deliver(b *batch) {
 			if r == resultRejected {
 				s.cfg.Logger.Warn("webhook refused by the backend; not retried", "status", status, "events", len(b.bodies))
 			}
-			return
+			return r
 		}
 		wait := backoff(attempt)
 		if time.Since(first)+wait > s.cfg.RetryFor {
 			s.cfg.Logger.Warn("webhook not delivered in time; dropped", "status", status, "err", err, "events", len(b.bodies), "retry_for", s.cfg.RetryFor)
 			s.countBatch(b, resultExpired)
-			return
+			return resultExpired
 		}
 		s.retries.Add(1)
 		select {
 		case <-time.After(wait):
 		case <-s.stop.Done():
 			s.countBatch(b, resultDropped)
-			return
+			return resultDropped
 		}
 	}
 }
