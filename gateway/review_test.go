@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,5 +49,49 @@ func TestReviewOpenFailureLeavesNoGhost(t *testing.T) {
 	_, out := g.call(t, http.MethodGet, "/uid/online?uid=ghost", "")
 	if out["online"] != false {
 		t.Errorf("/uid/online?uid=ghost = %v after its client was closed, want false", out)
+	}
+}
+
+// TestReviewConnectSkipsClientsGone: clients that hung up (or timed out)
+// while waiting in line for the connect webhook are still asked about, one
+// backend request each, long after they left. Under a reconnect storm the
+// backlog (64 per worker) multiplies the backend's load with questions
+// nobody waits for, and the backend sees connects it answers 200 to for
+// clients that never arrive (counted "accepted").
+func TestReviewConnectSkipsClientsGone(t *testing.T) {
+	var mu sync.Mutex
+	asked := 0
+	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
+		if events[0]["type"] == "connect" {
+			mu.Lock()
+			asked++
+			mu.Unlock()
+			time.Sleep(150 * time.Millisecond)
+		}
+		return 204, ""
+	})
+	g := startGateway(t, withWebhook(rc, "connect"), func(c *gateway.Config) { c.Webhook.ConnectConcurrency = 1 })
+	const clients = 12
+	var conns []net.Conn
+	for range clients {
+		nc, err := net.Dial("tcp", g.WSAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		conns = append(conns, nc)
+	}
+	time.Sleep(100 * time.Millisecond) // every handshake reached the hook
+	mu.Lock()
+	before := asked
+	mu.Unlock()
+	for _, nc := range conns { // every client hangs up now
+		nc.Close()
+	}
+	time.Sleep(clients * 150 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if after := asked - before; after > 2 {
+		t.Fatalf("the backend was asked about %d clients that had hung up before their turn", after)
 	}
 }
