@@ -3,6 +3,7 @@ package webhook
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,5 +59,23 @@ func TestReviewEveryDropCounted(t *testing.T) {
 	eventually(t, "connected skipped", func() bool { return s.Stats().Events["connected"]["skipped"] == 1 })
 	if st := s.Stats(); st.Events["disconnected"]["skipped"]+st.Events["disconnected"]["dropped"] != 1 {
 		t.Fatalf("the unsent disconnected is not counted: %v", st.Events)
+	}
+}
+
+// TestReviewLargeAnswerIsDelivered: a backend that accepts an event post
+// with a 2xx and a body over maxAnswerBytes (an echo, a verbose framework
+// page) is taken for a failure: the batch is posted again and again until
+// it expires, every attempt delivering it once more.
+func TestReviewLargeAnswerIsDelivered(t *testing.T) {
+	big := strings.Repeat("x", maxAnswerBytes+1)
+	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) { return http.StatusOK, big })
+	s := newSender(t, rc, func(c *Config) { c.RetryFor = time.Second })
+	s.Start()
+	eventually(t, "node.started done with", func() bool {
+		ev := s.Stats().Events["node.started"]
+		return ev["delivered"]+ev["expired"] == 1
+	})
+	if st := s.Stats(); st.Events["node.started"]["delivered"] != 1 || rc.Requests() != 1 {
+		t.Fatalf("a 200 with a large body: %d requests, stats %v", rc.Requests(), st.Events)
 	}
 }
