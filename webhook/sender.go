@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
@@ -320,6 +321,9 @@ func (s *Sender) deliver(b *batch) result {
 	first := time.Now()
 	for attempt := 0; ; attempt++ {
 		status, _, err := s.request(id, body)
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) && status != 0 {
+			err = nil // the status is what counts; the answer's body is not read
+		}
 		r := classify(status, err)
 		if r != resultRetry {
 			s.countBatch(b, r)
@@ -379,6 +383,9 @@ func (s *Sender) request(id string, body []byte) (int, []byte, error) {
 	req.Header.Set("webhook-signature", signature(s.keys, id, now, body))
 	req.SetBodyRaw(body)
 	if err := s.client.DoTimeout(req, resp, s.cfg.Timeout); err != nil {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			return resp.StatusCode(), nil, err // the head was read
+		}
 		return 0, nil, err
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
