@@ -95,3 +95,27 @@ func TestReviewConnectSkipsClientsGone(t *testing.T) {
 		t.Fatalf("the backend was asked about %d clients that had hung up before their turn", after)
 	}
 }
+
+// TestReviewConnectAnswerOverGroupLimitRefused: a connect answer whose
+// groups, added to the token's, exceed -max-groups-per-client is checked
+// only on its own; the client is upgraded, gets its id frame, and is then
+// closed with 1011 "registration failed", which client libraries retry at
+// once: a reconnect loop. It should be refused before the upgrade like any
+// other unusable answer (503 with -webhook-connect-fail closed).
+func TestReviewConnectAnswerOverGroupLimitRefused(t *testing.T) {
+	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
+		if events[0]["type"] == "connect" {
+			return 200, `{"groups":["extra"]}`
+		}
+		return 204, ""
+	})
+	g := startGateway(t, withAuth, withWebhook(rc, "connect"), func(c *gateway.Config) { c.Registry.MaxGroupsPerClient = 2 })
+	tok := token(t, jwt.MapClaims{"sub": "u", "groups": []string{"a", "b"}})
+	c, _, status, _ := g.dialWith(t, "token="+tok, nil)
+	if c != nil {
+		t.Fatalf("upgraded, then (code %d) closed: want HTTP 503 before the upgrade", readClose(t, c, 3*time.Second))
+	}
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("HTTP %d, want 503", status)
+	}
+}
