@@ -119,3 +119,35 @@ func TestReviewConnectAnswerOverGroupLimitRefused(t *testing.T) {
 		t.Fatalf("HTTP %d, want 503", status)
 	}
 }
+
+// TestReviewNodeStartedBeforeConnect: API.md says node.started "is posted
+// before any other event of that node's start", but connect questions go
+// out at once on the connect workers, not held behind it: after a restart
+// (same -node-id) the backend can be asked about a client, and answer, and
+// only then be told to forget every client of that node.
+func TestReviewNodeStartedBeforeConnect(t *testing.T) {
+	var mu sync.Mutex
+	var order []string // events in the order the backend took them (2xx)
+	failed := false
+	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
+		typ, _ := events[0]["type"].(string)
+		mu.Lock()
+		defer mu.Unlock()
+		if typ == "node.started" && !failed {
+			failed = true
+			return 503, "" // a backend that just restarted too: node.started is retried
+		}
+		order = append(order, typ)
+		return 204, ""
+	})
+	g := startGateway(t, withWebhook(rc, "connect", "connected"))
+	if c, _, status, _ := g.dialWith(t, "", nil); c == nil {
+		t.Fatalf("refused: %d", status)
+	}
+	eventually(t, "three events", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if order[0] != "node.started" {
+		t.Fatalf("events answered in the order %q: node.started is not first", order)
+	}
+}
