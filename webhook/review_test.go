@@ -1,7 +1,11 @@
 package webhook
 
 import (
+	"context"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -77,5 +81,42 @@ func TestReviewLargeAnswerIsDelivered(t *testing.T) {
 	})
 	if st := s.Stats(); st.Events["node.started"]["delivered"] != 1 || rc.Requests() != 1 {
 		t.Fatalf("a 200 with a large body: %d requests, stats %v", rc.Requests(), st.Events)
+	}
+}
+
+// TestReviewCloseLeavesNoConnection: Close waits for the Sender's
+// goroutines but leaves the fasthttp client's keep-alive connections to the
+// backend open for up to MaxIdleConnDuration (30 s): an embedder that stops
+// a gateway keeps sockets it no longer uses, and the backend sees them open.
+func TestReviewCloseLeavesNoConnection(t *testing.T) {
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL, Secrets: []string{testSecret}, Node: "n1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	eventually(t, "node.started delivered", func() bool { return s.Stats().Events["node.started"]["delivered"] == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for open.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the backend still open 1 s after Close", open.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
