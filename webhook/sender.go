@@ -137,7 +137,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	}
 	s.jobsMu.Unlock()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.wg.Wait(); s.client.CloseIdleConnections(); close(done) }()
 	select {
 	case <-done:
 		s.cancel()
