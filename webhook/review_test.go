@@ -120,3 +120,28 @@ func TestReviewCloseLeavesNoConnection(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReviewCloseBoundedByItsDeadline: a request in flight when Close's
+// deadline passes is not abandoned: Close waits for it up to Config.Timeout
+// (up to a minute with -webhook-timeout), so the gateway's Shutdown, which
+// promises "up to 2 s more" for the webhooks, can take Timeout longer with a
+// backend that hangs.
+func TestReviewCloseBoundedByItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {
+		<-release
+		return 204, ""
+	})
+	defer close(release)
+	s := newSender(t, rc, func(c *Config) { c.Timeout = 3 * time.Second })
+	s.Start()
+	eventually(t, "node.started in flight", func() bool { return rc.Requests() == 0 && s.queued.Load() == 0 })
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s.Close(ctx)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Close with a 200 ms deadline took %v", took)
+	}
+}
