@@ -145,7 +145,7 @@ func (g *Gateway) open(c *poller.Conn) error {
 
 // message posts a client's data message to the backend.
 func (g *Gateway) message(c *poller.Conn, m wsframe.Message) {
-	if cl, _ := c.Data().(*client); cl != nil && cl.track != nil {
+	if cl, _ := c.Data().(*client); cl != nil && cl.track != nil && g.hooks.Wants(webhook.TypeMessage) {
 		g.hooks.Message(cl.track, g.snapshot(c.ID(), c.RemoteAddr()), m.Op == ws.OpText, m.Payload)
 	}
 }

@@ -186,7 +186,13 @@ func (g *Gateway) wsConfig(cfg Config) (poller.Config, error) {
 		if err := g.reg.Add(c); err != nil {
 			return err
 		}
-		return g.open(c)
+		if err := g.open(c); err != nil {
+			// The poller calls no OnClose for a connection OnOpen refused:
+			// take back the entry Add made, with what open gave it.
+			g.reg.Remove(c.ID())
+			return err
+		}
+		return nil
 	}
 	ws.OnMessage = func(c *poller.Conn, m wsframe.Message) {
 		if g.hooks != nil {

@@ -50,5 +50,13 @@ func mergeSession(old, patch []byte) ([]byte, error) {
 	if len(obj) == 0 {
 		return nil, nil
 	}
-	return json.Marshal(obj)
+	// Not json.Marshal: it would HTML-escape <, > and & in every value
+	// (6 bytes each), growing what the client was given.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

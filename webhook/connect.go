@@ -39,6 +39,7 @@ type Answer struct {
 
 type connectJob struct {
 	body   []byte
+	groups []string // the client's groups so far: the answer's add to them
 	answer func(Answer)
 }
 
@@ -56,7 +57,7 @@ func (s *Sender) Connect(r *ConnectRequest, answer func(Answer)) {
 	defer s.jobsMu.RUnlock()
 	if !s.closing.Load() {
 		select {
-		case s.jobs <- connectJob{body, answer}:
+		case s.jobs <- connectJob{body, r.Client.Groups, answer}:
 			return
 		default:
 		}
@@ -74,16 +75,16 @@ func (s *Sender) connectWorker() {
 			j.answer(s.failure())
 			continue
 		}
-		j.answer(s.ask(j.body))
+		j.answer(s.ask(j.body, j.groups))
 	}
 }
 
 // ask posts one connect event and reads the answer.
-func (s *Sender) ask(body []byte) Answer {
+func (s *Sender) ask(body []byte, groups []string) Answer {
 	status, data, err := s.request(s.ids.next("c"), body)
 	switch {
 	case err == nil && status >= 200 && status < 300:
-		a, perr := s.parseAnswer(data)
+		a, perr := s.parseAnswer(data, groups)
 		if perr == nil {
 			s.count(typeConnect, resultAccepted, 1)
 			return a
@@ -107,8 +108,9 @@ func (s *Sender) failure() Answer {
 }
 
 // parseAnswer reads a 2xx body: empty, or {"uid","groups","session"} (each
-// optional; other fields are ignored).
-func (s *Sender) parseAnswer(data []byte) (Answer, error) {
+// optional; other fields are ignored). The answer's groups are added to
+// have, the client's so far: together they must fit Config.MaxGroups.
+func (s *Sender) parseAnswer(data []byte, have []string) (Answer, error) {
 	a := Answer{Accept: true}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return a, nil
@@ -129,10 +131,18 @@ func (s *Sender) parseAnswer(data []byte) (Answer, error) {
 	if len(v.Groups) > s.cfg.MaxGroups {
 		return Answer{}, fmt.Errorf("connect answer names %d groups, at most %d", len(v.Groups), s.cfg.MaxGroups)
 	}
+	all := make(map[string]struct{}, len(have)+len(v.Groups))
+	for _, g := range have {
+		all[g] = struct{}{}
+	}
 	for _, g := range v.Groups {
 		if err := hub.CheckName(g); err != nil {
 			return Answer{}, fmt.Errorf("connect answer's group: %w", err)
 		}
+		all[g] = struct{}{}
+	}
+	if len(all) > s.cfg.MaxGroups {
+		return Answer{}, fmt.Errorf("connect answer's groups with the client's make %d, at most %d", len(all), s.cfg.MaxGroups)
 	}
 	if v.Session != nil {
 		session, err := hub.CompactSession(v.Session)

@@ -102,6 +102,9 @@ type batch struct {
 	bodies [][]byte
 	bytes  int
 	counts [typeCount]int64
+	// connected are the trackers whose connected event is in the batch:
+	// if it is not delivered, their later events are not sent either.
+	connected []*Tracker
 }
 
 // Batch limits: many events per request under load, each posted at once
@@ -125,6 +128,7 @@ func (l *lane) take(b *batch, s *Sender) (freed int64) {
 			switch {
 			case it.typ == typeConnected && t.state == pending:
 				t.state = out
+				b.connected = append(b.connected, t)
 			case it.typ == typeConnected, t.state == cancelled:
 				s.count(it.typ, resultSkipped, 1)
 				continue

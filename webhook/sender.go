@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
@@ -140,7 +141,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	}
 	s.jobsMu.Unlock()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.wg.Wait(); s.client.CloseIdleConnections(); close(done) }()
 	select {
 	case <-done:
 		s.cancel()
@@ -198,6 +199,7 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 	full := s.queued.Add(it.size()) > int64(s.cfg.QueueBytes) && (typ == typeMessage || !s.evictMessages())
 	l.mu.Lock()
 	keep := !full && !l.closing
+	skipped := false // dropped by the delivery rules, not for room
 	if t != nil {
 		switch typ {
 		case typeConnected:
@@ -206,12 +208,14 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 				t.state = cancelled
 			}
 		case typeMessage:
-			keep = keep && !t.closed && t.state != cancelled
+			if keep && (t.closed || t.state == cancelled) {
+				keep, skipped = false, t.state == cancelled
+			}
 		case typeDisconnected:
 			t.closed = true
 			if t.state == pending || t.state == cancelled {
 				t.state, keep = cancelled, false // neither its connected nor this goes out
-				full = false
+				full, skipped = false, true
 			}
 		}
 	}
@@ -230,8 +234,11 @@ func (s *Sender) enqueue(l *lane, t *Tracker, typ typeIndex, body []byte) {
 		return
 	}
 	s.queued.Add(-it.size())
-	if full {
+	switch {
+	case full:
 		s.count(typ, resultDropped, 1)
+	case skipped:
+		s.count(typ, resultSkipped, 1)
 	}
 }
 
@@ -276,7 +283,16 @@ func (s *Sender) post(l *lane, first bool) {
 			return
 		}
 		if len(b.bodies) > 0 {
-			s.deliver(&b)
+			if r := s.deliver(&b); r != resultDelivered && len(b.connected) > 0 {
+				// Their connected never reached the backend: neither do
+				// their later events (a disconnected alone would be news of
+				// a client it never heard of).
+				l.mu.Lock()
+				for _, t := range b.connected {
+					t.state = cancelled
+				}
+				l.mu.Unlock()
+			}
 			if first {
 				close(s.started)
 				first = false
@@ -294,8 +310,8 @@ func (s *Sender) post(l *lane, first bool) {
 }
 
 // deliver posts one batch until it is accepted, refused for good, or its
-// retry time is over, and counts the outcome per event.
-func (s *Sender) deliver(b *batch) {
+// retry time is over, counts the outcome per event, and returns it.
+func (s *Sender) deliver(b *batch) result {
 	body := make([]byte, 0, b.bytes+len(`{"events":[]}`))
 	body = append(body, `{"events":[`...)
 	for i, e := range b.bodies {
@@ -309,26 +325,29 @@ func (s *Sender) deliver(b *batch) {
 	first := time.Now()
 	for attempt := 0; ; attempt++ {
 		status, _, err := s.request(id, body)
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) && status != 0 {
+			err = nil // the status is what counts; the answer's body is not read
+		}
 		r := classify(status, err)
 		if r != resultRetry {
 			s.countBatch(b, r)
 			if r == resultRejected {
 				s.warn.Warn("webhook refused by the backend; not retried", "status", status, "events", len(b.bodies))
 			}
-			return
+			return r
 		}
 		wait := backoff(attempt)
 		if time.Since(first)+wait > s.cfg.RetryFor {
 			s.warn.Warn("webhook not delivered in time; dropped", "status", status, "err", err, "events", len(b.bodies), "retry_for", s.cfg.RetryFor)
 			s.countBatch(b, resultExpired)
-			return
+			return resultExpired
 		}
 		s.retries.Add(1)
 		select {
 		case <-time.After(wait):
 		case <-s.stop.Done():
 			s.countBatch(b, resultDropped)
-			return
+			return resultDropped
 		}
 	}
 }
@@ -368,6 +387,9 @@ func (s *Sender) request(id string, body []byte) (int, []byte, error) {
 	req.Header.Set("webhook-signature", signature(s.keys, id, now, body))
 	req.SetBodyRaw(body)
 	if err := s.client.DoTimeout(req, resp, s.cfg.Timeout); err != nil {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			return resp.StatusCode(), nil, err // the head was read
+		}
 		return 0, nil, err
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
