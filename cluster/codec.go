@@ -17,8 +17,9 @@ import (
 // the path every cluster-wide send takes. Heartbeats stay JSON (rare, and
 // easy to read on the wire).
 
-// wireVersion is the first byte of every request and reply; a node answers
-// a request of another version with an error instead of misreading it.
+// wireVersion is the first byte of every request and reply. A node drops a
+// request of another version unanswered (see Hub.refuse), so nodes of two
+// versions see each other as not answering until the upgrade is done.
 const wireVersion byte = 2 // 2: Info carries the session
 
 var errWire = errors.New("cluster: malformed message")

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -254,6 +255,7 @@ func (h *Hub) serve() {
 			req, err := decodeRequest(m.Data)
 			if err != nil {
 				h.warn.Warn("malformed cluster request", "err", err)
+				h.refuse(m)
 				continue
 			}
 			if req.From == h.self {
@@ -266,6 +268,23 @@ func (h *Hub) serve() {
 				}
 			}
 		}
+	}
+}
+
+// refuse answers a malformed request of this wire version with an error at
+// once, instead of letting the asker wait out its timeout. A request of
+// another version (a rolling upgrade) gets no answer: older nodes take any
+// error reply for a refusal of the input and would fail the whole call, so
+// this node is better taken for one that did not answer (the call answers
+// partial, or 503 for one client).
+func (h *Hub) refuse(m *nats.Msg) {
+	if m.Reply == "" || len(m.Data) == 0 || m.Data[0] != wireVersion {
+		return
+	}
+	rep := reply{Node: h.self}
+	rep.setErr(errors.New("malformed cluster request"))
+	if err := h.nc.Publish(m.Reply, encodeReply(nil, &rep)); err != nil {
+		h.warn.Warn("cluster reply not sent", "err", err)
 	}
 }
 

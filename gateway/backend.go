@@ -78,7 +78,7 @@ func (g *Gateway) handshake(h *poller.Handshake) {
 	}
 	req := &webhook.ConnectRequest{
 		Client: webhook.Client{ID: h.Conn.ID(), UID: cl.grant.uid, Groups: cl.grant.groups, Session: cl.grant.session, RemoteAddr: h.RemoteAddr},
-		Path:   h.Path, Query: h.Query, Header: h.Header,
+		Path:   h.Path, Query: h.Query, Header: h.Header, Waiting: h.Waiting,
 	}
 	g.hooks.Connect(req, func(a webhook.Answer) {
 		if !a.Accept {

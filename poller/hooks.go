@@ -45,6 +45,13 @@ func newHandshake(c *Conn, head, resp []byte) *Handshake {
 	return h
 }
 
+// Waiting reports whether the connection still waits for this handshake's
+// answer: not answered, and neither closed nor timed out meanwhile. A hook
+// that answers later may check it to skip work for a client that left.
+func (h *Handshake) Waiting() bool {
+	return !h.answered.Load() && h.Conn.life.state() == stateUpgrading
+}
+
 // Accept upgrades the connection and attaches data to it (Conn.Data). OnOpen
 // runs, then the 101 answer and the id frame are sent. It reports whether the
 // connection was still waiting (false once it timed out, closed or was

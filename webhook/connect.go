@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,6 +19,10 @@ type ConnectRequest struct {
 	Path   string      // request path
 	Query  string      // raw query; its token parameters are left out of the event
 	Header http.Header // request headers; only Config's list goes out
+	// Waiting reports whether the client still waits for the answer (nil:
+	// always): a client that hung up or timed out in line is not asked
+	// about, and gets no answer (counted as abandoned).
+	Waiting func() bool
 }
 
 // Answer is the backend's word on a connecting client.
@@ -38,9 +43,10 @@ type Answer struct {
 }
 
 type connectJob struct {
-	body   []byte
-	groups []string // the client's groups so far: the answer's add to them
-	answer func(Answer)
+	body    []byte
+	groups  []string // the client's groups so far: the answer's add to them
+	waiting func() bool
+	answer  func(Answer)
 }
 
 // connectBacklog is how many clients may wait in line per connect worker;
@@ -57,7 +63,7 @@ func (s *Sender) Connect(r *ConnectRequest, answer func(Answer)) {
 	defer s.jobsMu.RUnlock()
 	if !s.closing.Load() {
 		select {
-		case s.jobs <- connectJob{body, r.Client.Groups, answer}:
+		case s.jobs <- connectJob{body, r.Client.Groups, r.Waiting, answer}:
 			return
 		default:
 		}
@@ -70,12 +76,33 @@ func (s *Sender) Connect(r *ConnectRequest, answer func(Answer)) {
 func (s *Sender) connectWorker() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		if s.closing.Load() {
+		switch {
+		case j.waiting != nil && !j.waiting():
+			s.count(typeConnect, resultAbandoned, 1)
+		case s.closing.Load():
 			s.count(typeConnect, resultFailed, 1)
 			j.answer(s.failure())
-			continue
+		default:
+			s.awaitStarted()
+			j.answer(s.ask(j.body, j.groups))
 		}
-		j.answer(s.ask(j.body, j.groups))
+	}
+}
+
+// awaitStarted holds a connect question until node.started is done with
+// (so that it is the node's first event) or for Config.Timeout at most: a
+// backend that cannot take node.started would fail the question anyway.
+func (s *Sender) awaitStarted() {
+	select {
+	case <-s.started:
+		return
+	default:
+	}
+	t := time.NewTimer(s.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case <-s.started:
+	case <-t.C:
 	}
 }
 

@@ -41,6 +41,7 @@ type Sender struct {
 	ids     *ids
 	seed    maphash.Seed
 	client  *fasthttp.Client
+	conns   conns            // the client's connections, for Close
 	warn    *logging.Limiter // the backend's failures, at most a few lines per interval
 
 	lanes [laneCount]*lane
@@ -85,6 +86,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s.client = &fasthttp.Client{
 		Name:                "wsgate-webhook",
+		DialTimeout:         s.conns.dial,
 		MaxConnsPerHost:     cfg.ConnectConcurrency + laneCount,
 		MaxConnWaitTimeout:  cfg.Timeout,
 		MaxIdleConnDuration: 30 * time.Second,
@@ -122,7 +124,8 @@ func (s *Sender) Start() {
 }
 
 // Close stops taking events, posts what is queued until ctx is done (then
-// drops the rest and abandons retries), and waits for its goroutines. Call
+// drops the rest, cuts the requests in flight and abandons retries), and
+// waits for its goroutines, closing every connection to the backend. Call
 // it after Start, when no more events come; later calls return nil at once.
 func (s *Sender) Close(ctx context.Context) error {
 	if !s.closeOnce.CompareAndSwap(false, true) {
@@ -141,16 +144,19 @@ func (s *Sender) Close(ctx context.Context) error {
 	}
 	s.jobsMu.Unlock()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); s.client.CloseIdleConnections(); close(done) }()
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		s.cancel()
-		return nil
 	case <-ctx.Done():
-		s.cancel()
+		err = ctx.Err()
+		s.cancel()         // no more attempts: what is queued is dropped
+		s.conns.closeAll() // requests in flight fail now
 		<-done
-		return ctx.Err()
 	}
+	s.cancel()
+	s.conns.closeAll() // the idle keep-alive connections
+	return err
 }
 
 // Track returns the tracker of a client that just opened. Call it once per

@@ -36,11 +36,12 @@ const (
 	resultAccepted                // connect: the backend let the client in
 	resultRefused                 // connect: the backend answered 401 or 403
 	resultFailed                  // connect: no usable answer (timeout, 5xx, garbled)
+	resultAbandoned               // connect: the client left before its turn; not asked about
 	resultCount
 	resultRetry = resultCount // an attempt to be repeated; never counted
 )
 
-var resultNames = [resultCount]string{"delivered", "rejected", "expired", "dropped", "skipped", "accepted", "refused", "failed"}
+var resultNames = [resultCount]string{"delivered", "rejected", "expired", "dropped", "skipped", "accepted", "refused", "failed", "abandoned"}
 
 func (s *Sender) count(t typeIndex, r result, n int64) { s.counts[t][r].Add(n) }
 
@@ -55,7 +56,8 @@ func (s *Sender) countBatch(b *batch, r result) {
 // Stats are the Sender's counters.
 type Stats struct {
 	// Events counts events by type, then by result: delivered, rejected,
-	// expired, dropped, skipped; and for connect: accepted, refused, failed.
+	// expired, dropped, skipped; and for connect: accepted, refused, failed,
+	// abandoned.
 	// Only non-zero counts appear.
 	Events     map[string]map[string]int64 `json:"events"`
 	Retries    int64                       `json:"retries"`     // attempts repeated after a failure

@@ -10,10 +10,10 @@ import (
 	"github.com/wsgate/wsgate/internal/webhooktest"
 )
 
-// TestReviewStressAccounting: concurrent clients, a small queue, a backend
+// TestStressAccounting: concurrent clients, a small queue, a backend
 // that fails now and then: every lifecycle event is accounted for and the
-// queue returns to 0 (passes; kept as a regression test).
-func TestReviewStressAccounting(t *testing.T) {
+// queue returns to 0.
+func TestStressAccounting(t *testing.T) {
 	var mu sync.Mutex
 	n := 0
 	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {

@@ -10,12 +10,10 @@ import (
 	"github.com/wsgate/wsgate/wsframe"
 )
 
-// TestReviewMergeKeepsTheBytes: a merge re-encodes the whole session with
-// json.Marshal, which HTML-escapes <, > and & (6 bytes each) in the values
-// the patch did not touch: a session that fits, e.g. a display name
-// "Tom & Jerry <admin>", grows on every first merge, and a merge that only
-// adds a small key is refused as too large (413).
-func TestReviewMergeKeepsTheBytes(t *testing.T) {
+// TestMergeKeepsTheBytes: a merge keeps the values it does not touch byte
+// for byte (no HTML escaping of <, > and &), so a merge that adds a small
+// key to a session that fits is not refused as too large.
+func TestMergeKeepsTheBytes(t *testing.T) {
 	reg, err := registry.New[*wsframe.Frame](registry.Config{MaxSessionBytes: 256})
 	if err != nil {
 		t.Fatal(err)

@@ -15,13 +15,13 @@ import (
 	"github.com/wsgate/wsgate/internal/webhooktest"
 )
 
-// TestReviewNoDisconnectedAfterExpiredConnected: a client's connected that
+// TestNoDisconnectedAfterExpiredConnected: a client's connected that
 // expired (the backend was down for longer than RetryFor) was never
 // delivered, so its disconnected must not be posted once the backend is
 // back: the backend would get a disconnected for a client it never heard
 // of ("disconnected is sent only for a client whose connected was sent";
 // "a dropped connected also drops its disconnected").
-func TestReviewNoDisconnectedAfterExpiredConnected(t *testing.T) {
+func TestNoDisconnectedAfterExpiredConnected(t *testing.T) {
 	var up atomic.Bool
 	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {
 		if up.Load() {
@@ -45,11 +45,10 @@ func TestReviewNoDisconnectedAfterExpiredConnected(t *testing.T) {
 	}
 }
 
-// TestReviewEveryDropCounted: the disconnected of a client that left
-// before its connected went out is not posted; the docs say such events are
-// counted as skipped ("every drop is counted"), but only its connected and
-// its messages are.
-func TestReviewEveryDropCounted(t *testing.T) {
+// TestEveryDropCounted: the disconnected of a client that left before its
+// connected went out is not posted, and is counted as skipped like its
+// connected and its messages.
+func TestEveryDropCounted(t *testing.T) {
 	g := webhooktest.NewGate()
 	rc := webhooktest.New(t, g.Wait)
 	s := newSender(t, rc, nil)
@@ -66,11 +65,10 @@ func TestReviewEveryDropCounted(t *testing.T) {
 	}
 }
 
-// TestReviewLargeAnswerIsDelivered: a backend that accepts an event post
-// with a 2xx and a body over maxAnswerBytes (an echo, a verbose framework
-// page) is taken for a failure: the batch is posted again and again until
-// it expires, every attempt delivering it once more.
-func TestReviewLargeAnswerIsDelivered(t *testing.T) {
+// TestLargeAnswerIsDelivered: a 2xx answer with a body over maxAnswerBytes
+// (an echo, a verbose framework page) still delivers the batch: it is not
+// posted again.
+func TestLargeAnswerIsDelivered(t *testing.T) {
 	big := strings.Repeat("x", maxAnswerBytes+1)
 	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) { return http.StatusOK, big })
 	s := newSender(t, rc, func(c *Config) { c.RetryFor = time.Second })
@@ -84,11 +82,9 @@ func TestReviewLargeAnswerIsDelivered(t *testing.T) {
 	}
 }
 
-// TestReviewCloseLeavesNoConnection: Close waits for the Sender's
-// goroutines but leaves the fasthttp client's keep-alive connections to the
-// backend open for up to MaxIdleConnDuration (30 s): an embedder that stops
-// a gateway keeps sockets it no longer uses, and the backend sees them open.
-func TestReviewCloseLeavesNoConnection(t *testing.T) {
+// TestCloseLeavesNoConnection: after Close no connection to the backend
+// stays open (not even an idle keep-alive one).
+func TestCloseLeavesNoConnection(t *testing.T) {
 	var open atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -121,12 +117,10 @@ func TestReviewCloseLeavesNoConnection(t *testing.T) {
 	}
 }
 
-// TestReviewCloseBoundedByItsDeadline: a request in flight when Close's
-// deadline passes is not abandoned: Close waits for it up to Config.Timeout
-// (up to a minute with -webhook-timeout), so the gateway's Shutdown, which
-// promises "up to 2 s more" for the webhooks, can take Timeout longer with a
-// backend that hangs.
-func TestReviewCloseBoundedByItsDeadline(t *testing.T) {
+// TestCloseBoundedByItsDeadline: a request in flight when Close's deadline
+// passes is cut then, not waited for up to Config.Timeout: the gateway's
+// Shutdown keeps its "up to 2 s more" for the webhooks.
+func TestCloseBoundedByItsDeadline(t *testing.T) {
 	release := make(chan struct{})
 	rc := webhooktest.New(t, func(*http.Request, []map[string]any) (int, string) {
 		<-release

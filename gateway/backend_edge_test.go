@@ -15,13 +15,11 @@ import (
 	"github.com/wsgate/wsgate/internal/webhooktest"
 )
 
-// TestReviewOpenFailureLeavesNoGhost: a connect answer whose groups fit
-// the per-answer check but, added to the token's, exceed the registry's
-// limit makes OnOpen fail. The poller then never calls OnClose (OnOpen did
-// not take the connection), so the registry entry OnOpen added must be
-// removed by the gateway itself: otherwise the closed client stays in
-// /client/count and its uid stays online forever.
-func TestReviewOpenFailureLeavesNoGhost(t *testing.T) {
+// TestOpenFailureLeavesNoGhost: when OnOpen fails the poller never calls
+// OnClose (OnOpen did not take the connection), so the gateway removes the
+// registry entry itself: the closed client is not counted and its uid is
+// not online.
+func TestOpenFailureLeavesNoGhost(t *testing.T) {
 	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
 		if events[0]["type"] == "connect" {
 			return 200, `{"groups":["extra"]}`
@@ -52,13 +50,10 @@ func TestReviewOpenFailureLeavesNoGhost(t *testing.T) {
 	}
 }
 
-// TestReviewConnectSkipsClientsGone: clients that hung up (or timed out)
-// while waiting in line for the connect webhook are still asked about, one
-// backend request each, long after they left. Under a reconnect storm the
-// backlog (64 per worker) multiplies the backend's load with questions
-// nobody waits for, and the backend sees connects it answers 200 to for
-// clients that never arrive (counted "accepted").
-func TestReviewConnectSkipsClientsGone(t *testing.T) {
+// TestConnectSkipsClientsGone: clients that hung up (or timed out) while
+// waiting in line for the connect webhook are not asked about: under a
+// reconnect storm the backend gets no questions nobody waits for.
+func TestConnectSkipsClientsGone(t *testing.T) {
 	var mu sync.Mutex
 	asked := 0
 	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
@@ -96,13 +91,11 @@ func TestReviewConnectSkipsClientsGone(t *testing.T) {
 	}
 }
 
-// TestReviewConnectAnswerOverGroupLimitRefused: a connect answer whose
-// groups, added to the token's, exceed -max-groups-per-client is checked
-// only on its own; the client is upgraded, gets its id frame, and is then
-// closed with 1011 "registration failed", which client libraries retry at
-// once: a reconnect loop. It should be refused before the upgrade like any
-// other unusable answer (503 with -webhook-connect-fail closed).
-func TestReviewConnectAnswerOverGroupLimitRefused(t *testing.T) {
+// TestConnectAnswerOverGroupLimitRefused: a connect answer whose groups,
+// added to the token's, exceed -max-groups-per-client is an unusable answer,
+// refused before the upgrade (503 with -webhook-connect-fail closed), not a
+// client upgraded and then closed 1011 (which clients retry at once).
+func TestConnectAnswerOverGroupLimitRefused(t *testing.T) {
 	rc := webhooktest.New(t, func(r *http.Request, events []map[string]any) (int, string) {
 		if events[0]["type"] == "connect" {
 			return 200, `{"groups":["extra"]}`
@@ -120,12 +113,10 @@ func TestReviewConnectAnswerOverGroupLimitRefused(t *testing.T) {
 	}
 }
 
-// TestReviewNodeStartedBeforeConnect: API.md says node.started "is posted
-// before any other event of that node's start", but connect questions go
-// out at once on the connect workers, not held behind it: after a restart
-// (same -node-id) the backend can be asked about a client, and answer, and
-// only then be told to forget every client of that node.
-func TestReviewNodeStartedBeforeConnect(t *testing.T) {
+// TestNodeStartedBeforeConnect: node.started is the first event of a
+// node's start, connect questions included, even when it has to be retried:
+// a backend is never told to forget a node's clients after it granted one.
+func TestNodeStartedBeforeConnect(t *testing.T) {
 	var mu sync.Mutex
 	var order []string // events in the order the backend took them (2xx)
 	failed := false
