@@ -71,7 +71,7 @@ func (c *config) checkRanges() error {
 		{"api-max-body", c.gw.API.MaxBody, 64, 64 * mib, ""},
 		{"max-session", c.gw.Registry.MaxSessionBytes, 2, mib, ""},
 		{"webhook-queue", c.gw.Webhook.QueueBytes, mib, 64 * 1024 * mib, ""},
-		{"webhook-connect-concurrency", c.gw.Webhook.ConnectConcurrency, 1, 100_000, ""},
+		{"webhook-connect-concurrency", c.gw.Webhook.ConnectConcurrency, 1, 10_000, ""},
 	} {
 		errs = append(errs, r.check())
 	}
