@@ -2,7 +2,8 @@ package httpapi
 
 import (
 	"net"
-	"sync"
+
+	"github.com/wsgate/wsgate/internal/connset"
 )
 
 // connSet is a listener that remembers its open connections, so Shutdown can
@@ -12,52 +13,23 @@ import (
 // preconnect), which would hold it until the read timeout.
 type connSet struct {
 	net.Listener
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{} // guarded by mu
+	set connset.Set
 }
 
-func newConnSet(ln net.Listener) *connSet {
-	return &connSet{Listener: ln, conns: make(map[*trackedConn]struct{})}
-}
+func newConnSet(ln net.Listener) *connSet { return &connSet{Listener: ln} }
 
 func (l *connSet) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if t, ok := l.set.Add(c); ok {
+			return t, nil
+		} // closed at once: the deadline passed
 	}
-	t := &trackedConn{Conn: c, set: l}
-	l.mu.Lock()
-	l.conns[t] = struct{}{}
-	l.mu.Unlock()
-	return t, nil
 }
 
-// closeAll closes every open connection and reports how many there were.
-func (l *connSet) closeAll() int {
-	l.mu.Lock()
-	open := make([]*trackedConn, 0, len(l.conns))
-	for c := range l.conns {
-		open = append(open, c)
-	}
-	l.mu.Unlock()
-	for _, c := range open {
-		c.Close()
-	}
-	return len(open)
-}
-
-// trackedConn leaves its set when closed.
-type trackedConn struct {
-	net.Conn
-	set  *connSet
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.set.mu.Lock()
-		delete(c.set.conns, c)
-		c.set.mu.Unlock()
-	})
-	return c.Conn.Close()
-}
+// closeAll closes every open connection (and any accepted later) and
+// reports how many there were.
+func (l *connSet) closeAll() int { return l.set.CloseAll() }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wsgate/wsgate/internal/connset"
 	"github.com/wsgate/wsgate/logging"
 )
 
@@ -41,7 +42,7 @@ type Sender struct {
 	ids     *ids
 	seed    maphash.Seed
 	client  *fasthttp.Client
-	conns   conns            // the client's connections, for Close
+	conns   connset.Set      // the client's connections, for Close
 	warn    *logging.Limiter // the backend's failures, at most a few lines per interval
 
 	lanes [laneCount]*lane
@@ -86,7 +87,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s.client = &fasthttp.Client{
 		Name:                "wsgate-webhook",
-		DialTimeout:         s.conns.dial,
+		DialTimeout:         s.dial,
 		MaxConnsPerHost:     cfg.ConnectConcurrency + laneCount,
 		MaxConnWaitTimeout:  cfg.Timeout,
 		MaxIdleConnDuration: 30 * time.Second,
@@ -151,11 +152,11 @@ func (s *Sender) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.cancel()         // no more attempts: what is queued is dropped
-		s.conns.closeAll() // requests in flight fail now
+		s.conns.CloseAll() // requests in flight fail now
 		<-done
 	}
 	s.cancel()
-	s.conns.closeAll() // the idle keep-alive connections
+	s.conns.CloseAll() // the idle keep-alive connections
 	return err
 }
 
