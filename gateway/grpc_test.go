@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/netip"
 	"slices"
 	"testing"
@@ -231,7 +232,9 @@ func listServices(t *testing.T, cc *grpc.ClientConn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := stream.Send(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}); err != nil {
+	// A stream the server already ended makes Send return io.EOF; the
+	// status is Recv's then (grpc.ClientStream's contract).
+	if err := stream.Send(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}); err != nil && err != io.EOF {
 		return nil, err
 	}
 	resp, err := stream.Recv()
