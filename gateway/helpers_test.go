@@ -230,14 +230,8 @@ func readClose(t testing.TB, c *websocket.Conn, within time.Duration) int {
 	}
 }
 
-// eventually polls cond until it holds or 5 s pass.
+// eventually polls cond until it holds (see gatewaytest.Eventually).
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gatewaytest.Eventually(t, what, cond)
 }
