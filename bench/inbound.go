@@ -84,12 +84,12 @@ func runInbound(ctx context.Context, env *runEnv, res *Result) error {
 	}
 	env.logf("%d clients sending %d texts of %d bytes each %s", in.Clients, c.Messages, c.Size, pace)
 	lastSend, lastRecv, err := env.waitInbound(ctx, f, rcv, st0.Counts[cMsgsSent], in, rcBefore)
-	goroutines, maxQueue := stopWatch()
+	seen := stopWatch()
 	if err != nil {
 		return err
 	}
-	if goroutines.Samples > 0 {
-		in.Goroutines = &goroutines
+	if seen.Goroutines.Samples > 0 {
+		in.Goroutines = &seen.Goroutines
 	}
 	in.SendSeconds, in.Seconds = lastSend.Sub(start).Seconds(), lastRecv.Sub(start).Seconds()
 	if in.SendSeconds > 0 {
@@ -103,7 +103,7 @@ func runInbound(ctx context.Context, env *runEnv, res *Result) error {
 	}
 	gwAfter := env.settleHooks(in.Sent, gwBefore.Webhooks)
 	in.Webhooks = gwAfter.sub(gwBefore.Webhooks)
-	in.Webhooks.QueueBytes = max(maxQueue, 0)
+	in.Webhooks.QueueBytes = max(seen.MaxQueue, 0)
 	in.Dropped = in.Webhooks.Events["message"]["dropped"]
 	in.Missing = in.Sent - min(in.Sent, in.Received+uint64(max(in.Dropped, 0)))
 	env.logf("%d sent, %d message events received in %.2f s = %.0f events/s, %d dropped", in.Sent, in.Received, in.Seconds, in.EventsPerSec, in.Dropped)

@@ -79,6 +79,10 @@ type ConnectResult struct {
 	// Goroutines is the server's goroutine count (GET /stats) sampled every
 	// 100 ms while the clients connected; nil without wsgate's /stats.
 	Goroutines *Range `json:"server_goroutines,omitempty"`
+	// Handshaking is the server's clients between upgrade request and
+	// answer, sampled likewise: with a connect webhook, those waiting for
+	// the backend's answer.
+	Handshaking *Range `json:"server_handshaking,omitempty"`
 	// Webhooks is what the gateway's webhooks did meanwhile (the connect
 	// webhook's answers, connected events); nil without webhooks.
 	Webhooks *WebhookStats `json:"webhooks,omitempty"`
@@ -221,6 +225,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		if g := c.Goroutines; g != nil {
 			row("server goroutines", "%d before, %d-%d while connecting (%d samples), %d after", g.Before, g.Min, g.Max, g.Samples, g.After)
+		}
+		if h := c.Handshaking; h != nil {
+			row("server clients in handshake", "up to %d at once", h.Max)
 		}
 		if c.Webhooks != nil {
 			row("webhooks", "%s", c.Webhooks.text())

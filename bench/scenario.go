@@ -68,7 +68,7 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	}
 	limit = min(limit, maxConnectWait)
 	after, lastOpen, err := f.settle(ctx, start.Add(limit))
-	goroutines, _ := stopWatch()
+	seen := stopWatch()
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +90,8 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 		c.UpgradesPerSec = float64(c.Opened) / c.Seconds
 	}
 	c.Nodes = env.nodeCounts(c.Opened)
-	if goroutines.Samples > 0 {
-		c.Goroutines = &goroutines
+	if seen.Goroutines.Samples > 0 {
+		c.Goroutines, c.Handshaking = &seen.Goroutines, &seen.Handshaking
 	}
 	if hooksAfter, err := env.gatewaySample(); err == nil && hooksBefore.Webhooks != nil && hooksAfter.Webhooks != nil {
 		c.Webhooks = hooksAfter.Webhooks.sub(hooksBefore.Webhooks)

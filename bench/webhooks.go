@@ -39,10 +39,13 @@ func (s *WebhookStats) sub(o *WebhookStats) *WebhookStats {
 	return d
 }
 
-// gatewaySample is what the webhook scenarios read from GET /stats.
+// gatewaySample is what the webhook scenarios read from GET /stats:
+// Handshaking counts the clients between their upgrade request and their
+// answer (with a connect webhook: waiting for the backend).
 type gatewaySample struct {
-	Goroutines int64         `json:"goroutines"`
-	Webhooks   *WebhookStats `json:"webhooks"`
+	Goroutines  int64         `json:"goroutines"`
+	Handshaking int64         `json:"handshaking"`
+	Webhooks    *WebhookStats `json:"webhooks"`
 }
 
 // gatewaySample reads the gateway's goroutines and webhook stats; Webhooks
@@ -54,7 +57,7 @@ func (env *runEnv) gatewaySample() (gatewaySample, error) {
 }
 
 // Range is the smallest and largest of a quantity sampled during a phase,
-// with its values just before and after it.
+// with its values just before and after it (-1 when not sampled).
 type Range struct {
 	Before  int64 `json:"before"`
 	Min     int64 `json:"min"`
@@ -63,25 +66,36 @@ type Range struct {
 	Samples int   `json:"samples"`
 }
 
-// watch samples the gateway every interval until stop is called, which
-// returns the goroutine range and the webhook queue's largest size (-1
-// for either when GET /stats gave none). Sampling errors are skipped: a
-// server without wsgate's /stats simply yields no samples.
-func (env *runEnv) watch(every time.Duration) (stop func() (goroutines Range, maxQueue int64)) {
-	g := Range{Before: -1, After: -1}
-	maxQueue := int64(-1)
+// add records one sample.
+func (r *Range) add(v int64) {
+	if r.Samples == 0 || v < r.Min {
+		r.Min = v
+	}
+	r.Max = max(r.Max, v)
+	r.Samples++
+}
+
+// watched is what watch saw: the gateway's goroutines, its clients in
+// handshake, and its webhook queue's largest size (-1: no webhooks).
+type watched struct {
+	Goroutines  Range
+	Handshaking Range
+	MaxQueue    int64
+}
+
+// watch samples the gateway every interval until stop is called. Sampling
+// errors are skipped: a server without wsgate's /stats yields no samples.
+func (env *runEnv) watch(every time.Duration) (stop func() watched) {
+	w := watched{Goroutines: Range{Before: -1, After: -1}, Handshaking: Range{Before: -1, After: -1}, MaxQueue: -1}
 	record := func(s gatewaySample) {
-		if g.Samples == 0 || s.Goroutines < g.Min {
-			g.Min = s.Goroutines
-		}
-		g.Max = max(g.Max, s.Goroutines)
-		g.Samples++
+		w.Goroutines.add(s.Goroutines)
+		w.Handshaking.add(s.Handshaking)
 		if s.Webhooks != nil {
-			maxQueue = max(maxQueue, s.Webhooks.QueueBytes)
+			w.MaxQueue = max(w.MaxQueue, s.Webhooks.QueueBytes)
 		}
 	}
 	if s, err := env.gatewaySample(); err == nil {
-		g.Before = s.Goroutines
+		w.Goroutines.Before, w.Handshaking.Before = s.Goroutines, s.Handshaking
 		record(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,14 +114,14 @@ func (env *runEnv) watch(every time.Duration) (stop func() (goroutines Range, ma
 			}
 		}
 	})
-	return func() (Range, int64) {
+	return func() watched {
 		cancel()
 		wg.Wait()
 		if s, err := env.gatewaySample(); err == nil {
-			g.After = s.Goroutines
+			w.Goroutines.After, w.Handshaking.After = s.Goroutines, s.Handshaking
 			record(s)
 		}
-		return g, maxQueue
+		return w
 	}
 }
 
