@@ -564,7 +564,9 @@ func (l *loop) sendDue(dt int64) {
 	}
 	budget := maxSendsPerRound
 	if l.sendRate > 0 {
-		l.sendTokens = min(l.sendTokens+l.sendRate*float64(dt)/1e9, max(1, l.sendRate/50))
+		// Up to 100 ms of messages may be due at once, so a loop that was
+		// busy for a few ticks catches up instead of losing the rate.
+		l.sendTokens = min(l.sendTokens+l.sendRate*float64(dt)/1e9, max(1, l.sendRate/10))
 		budget = int(l.sendTokens)
 	}
 	sent := 0
