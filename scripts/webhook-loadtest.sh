@@ -19,8 +19,9 @@
 #   -o DIR     results directory (default ./bench-results/webhooks, or $RESULTS)
 #   -r RUNS    repetitions of each scenario (default 3; the summary quotes medians)
 #   --quick    small sizes, one run (about half a minute): a smoke test
-#   --profile  also take a 5 s CPU profile of the webhook gateway during each
-#              connect-hook and inbound run (its -pprof-addr), as NAME-N.pprof
+#   --profile  also take a 5 s CPU profile of the webhook gateway (its
+#              -pprof-addr) from 1 s into each of its runs, as NAME-N.pprof
+#              (needs curl; read with go tool pprof)
 #
 # Environment: CONNECT_DELAY (default 1ms), INBOUND_RATE (default 60000),
 # LOCAL_ADDRS (default 127.0.0.2-127.0.0.20), GO (default go).
@@ -47,6 +48,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+if [ "$profile" = 1 ] && ! command -v curl >/dev/null 2>&1; then
+  echo "webhook-loadtest.sh: --profile needs curl" >&2; exit 2
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 GO=${GO:-go}
 LOCAL_ADDRS=${LOCAL_ADDRS:-127.0.0.2-127.0.0.20}
@@ -176,7 +180,7 @@ run() {
   rm -f "$results/$name.json" "$results/$name.txt"
   local prof_pid=""
   if [ "$profile" = 1 ] && [ "$api" = "$HOOK_API" ]; then
-    (sleep 1; http_get "$HOOK_PPROF" "/debug/pprof/profile?seconds=5" >"$results/$name.pprof" 2>/dev/null || true) &
+    (sleep 1; curl -fsS --max-time 20 -o "$results/$name.pprof" "http://$HOOK_PPROF/debug/pprof/profile?seconds=5" || true) &
     prof_pid=$!
   fi
   set +e
