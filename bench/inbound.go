@@ -31,6 +31,12 @@ type InboundResult struct {
 	Dropped          int64   `json:"dropped"`
 	Missing          uint64  `json:"missing"`
 
+	// GatewayCPUSeconds is the CPU time the gateway used from the first
+	// send to the end of the wait (GET /stats cpu_seconds), its own and
+	// the kernel's on its behalf; CPUPerEventUS divides it by Received.
+	GatewayCPUSeconds float64 `json:"gateway_cpu_seconds"`
+	CPUPerEventUS     float64 `json:"gateway_cpu_per_event_us"`
+
 	Receiver   ReceiverCounts `json:"receiver"`           // change over the run
 	Webhooks   *WebhookStats  `json:"webhooks,omitempty"` // change over the run; QueueBytes is the peak
 	Goroutines *Range         `json:"server_goroutines,omitempty"`
@@ -90,6 +96,10 @@ func runInbound(ctx context.Context, env *runEnv, res *Result) error {
 	}
 	if seen.Goroutines.Samples > 0 {
 		in.Goroutines = &seen.Goroutines
+	}
+	in.GatewayCPUSeconds = seen.CPUSeconds
+	if in.Received > 0 {
+		in.CPUPerEventUS = seen.CPUSeconds / float64(in.Received) * 1e6
 	}
 	in.SendSeconds, in.Seconds = lastSend.Sub(start).Seconds(), lastRecv.Sub(start).Seconds()
 	if in.SendSeconds > 0 {

@@ -288,6 +288,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		row("message events received", "%d in %.2f s = %.0f events/s", in.Received, in.Seconds, in.EventsPerSec)
 		row("receiver requests", "%d (%.1f message events per request; bad %d, unsigned %d)", in.Requests, in.EventsPerRequest, in.Receiver.Bad, in.Receiver.Unsigned)
 		row("DROPPED / missing", "%d / %d", in.Dropped, in.Missing)
+		row("gateway CPU", "%.2f s = %.2f µs per event received", in.GatewayCPUSeconds, in.CPUPerEventUS)
 		if in.Webhooks != nil {
 			row("gateway webhooks", "%s (peak)", in.Webhooks.text())
 		}

@@ -45,6 +45,7 @@ func (s *WebhookStats) sub(o *WebhookStats) *WebhookStats {
 type gatewaySample struct {
 	Goroutines  int64         `json:"goroutines"`
 	Handshaking int64         `json:"handshaking"`
+	CPUSeconds  float64       `json:"cpu_seconds"`
 	Webhooks    *WebhookStats `json:"webhooks"`
 }
 
@@ -76,11 +77,13 @@ func (r *Range) add(v int64) {
 }
 
 // watched is what watch saw: the gateway's goroutines, its clients in
-// handshake, and its webhook queue's largest size (-1: no webhooks).
+// handshake, its webhook queue's largest size (-1: no webhooks), and the
+// CPU time it used from the first sample to the last.
 type watched struct {
 	Goroutines  Range
 	Handshaking Range
 	MaxQueue    int64
+	CPUSeconds  float64
 }
 
 // watch samples the gateway every interval until stop is called. Sampling
@@ -94,8 +97,9 @@ func (env *runEnv) watch(every time.Duration) (stop func() watched) {
 			w.MaxQueue = max(w.MaxQueue, s.Webhooks.QueueBytes)
 		}
 	}
+	cpu0 := 0.0
 	if s, err := env.gatewaySample(); err == nil {
-		w.Goroutines.Before, w.Handshaking.Before = s.Goroutines, s.Handshaking
+		w.Goroutines.Before, w.Handshaking.Before, cpu0 = s.Goroutines, s.Handshaking, s.CPUSeconds
 		record(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,7 +122,7 @@ func (env *runEnv) watch(every time.Duration) (stop func() watched) {
 		cancel()
 		wg.Wait()
 		if s, err := env.gatewaySample(); err == nil {
-			w.Goroutines.After, w.Handshaking.After = s.Goroutines, s.Handshaking
+			w.Goroutines.After, w.Handshaking.After, w.CPUSeconds = s.Goroutines, s.Handshaking, s.CPUSeconds-cpu0
 			record(s)
 		}
 		return w
