@@ -38,7 +38,7 @@ bench:
 
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/ ./auth/; do \
+	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/ ./auth/ ./webhook/; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
