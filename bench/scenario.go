@@ -52,7 +52,6 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 		pace = fmt.Sprintf("at %g/s", env.cfg.Rate)
 	}
 	env.logf("connecting %d clients %s over %d process(es)", n, pace, env.cfg.Procs)
-	hooksBefore, _ := env.gatewaySample()
 	stopWatch := env.watch(watchEvery)
 	start := time.Now()
 	if err := f.connect(n, env.cfg.Rate); err != nil {
@@ -93,9 +92,7 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	if seen.Goroutines.Samples > 0 {
 		c.Goroutines, c.Handshaking = &seen.Goroutines, &seen.Handshaking
 	}
-	if hooksAfter, err := env.gatewaySample(); err == nil && hooksBefore.Webhooks != nil && hooksAfter.Webhooks != nil {
-		c.Webhooks = hooksAfter.Webhooks.sub(hooksBefore.Webhooks)
-	}
+	c.Webhooks = seen.Webhooks
 	env.logf("%d opened, %d failed, %.0f upgrades/s", c.Opened, c.Failed, c.UpgradesPerSec)
 	return c, nil
 }

@@ -77,13 +77,15 @@ func (r *Range) add(v int64) {
 }
 
 // watched is what watch saw: the gateway's goroutines, its clients in
-// handshake, its webhook queue's largest size (-1: no webhooks), and the
-// CPU time it used from the first sample to the last.
+// handshake, its webhook queue's largest size (-1: no webhooks), and, from
+// the first sample to the last, the CPU time it used and what its webhooks
+// did (nil without webhooks).
 type watched struct {
 	Goroutines  Range
 	Handshaking Range
 	MaxQueue    int64
 	CPUSeconds  float64
+	Webhooks    *WebhookStats
 }
 
 // watch samples the gateway every interval until stop is called. Sampling
@@ -97,9 +99,9 @@ func (env *runEnv) watch(every time.Duration) (stop func() watched) {
 			w.MaxQueue = max(w.MaxQueue, s.Webhooks.QueueBytes)
 		}
 	}
-	cpu0 := 0.0
+	var first gatewaySample
 	if s, err := env.gatewaySample(); err == nil {
-		w.Goroutines.Before, w.Handshaking.Before, cpu0 = s.Goroutines, s.Handshaking, s.CPUSeconds
+		w.Goroutines.Before, w.Handshaking.Before, first = s.Goroutines, s.Handshaking, s
 		record(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,8 +124,12 @@ func (env *runEnv) watch(every time.Duration) (stop func() watched) {
 		cancel()
 		wg.Wait()
 		if s, err := env.gatewaySample(); err == nil {
-			w.Goroutines.After, w.Handshaking.After, w.CPUSeconds = s.Goroutines, s.Handshaking, s.CPUSeconds-cpu0
+			w.Goroutines.After, w.Handshaking.After, w.CPUSeconds = s.Goroutines, s.Handshaking, s.CPUSeconds-first.CPUSeconds
 			record(s)
+			if s.Webhooks != nil && first.Webhooks != nil {
+				w.Webhooks = s.Webhooks.sub(first.Webhooks)
+				w.Webhooks.QueueBytes = w.MaxQueue
+			}
 		}
 		return w
 	}
