@@ -168,7 +168,7 @@ func TestWebhookStatsSub(t *testing.T) {
 	if got := string(mustJSON(t, d)); got != want {
 		t.Errorf("sub = %s, want %s", got, want)
 	}
-	if got := d.text(); got != "connect accepted=3; message delivered=10 dropped=2; retries 0; queue 7 B" {
+	if got := d.text(); got != "connect accepted=3; message delivered=10 dropped=2; retries 0; queue peak 7 B" {
 		t.Errorf("text = %q", got)
 	}
 }

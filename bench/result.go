@@ -290,7 +290,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		row("DROPPED / missing", "%d / %d", in.Dropped, in.Missing)
 		row("gateway CPU", "%.2f s = %.2f µs per event received", in.GatewayCPUSeconds, in.CPUPerEventUS)
 		if in.Webhooks != nil {
-			row("gateway webhooks", "%s (peak)", in.Webhooks.text())
+			row("gateway webhooks", "%s", in.Webhooks.text())
 		}
 		if g := in.Goroutines; g != nil {
 			row("server goroutines", "%d before, %d-%d while sending, %d after", g.Before, g.Min, g.Max, g.After)

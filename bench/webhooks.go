@@ -136,7 +136,8 @@ func (env *runEnv) watch(every time.Duration) (stop func() watched) {
 }
 
 // text renders s as "connect accepted=9 failed=1; message delivered=5;
-// retries 0; queue peak 1.2 KiB" (types and results in name order).
+// retries 0; queue peak 1.2 KiB" (types and results in name order; in a
+// Result, QueueBytes is the peak).
 func (s *WebhookStats) text() string {
 	var parts []string
 	for _, typ := range slices.Sorted(maps.Keys(s.Events)) {
@@ -146,6 +147,6 @@ func (s *WebhookStats) text() string {
 		}
 		parts = append(parts, typ+" "+strings.Join(rs, " "))
 	}
-	parts = append(parts, fmt.Sprintf("retries %d", s.Retries), "queue "+bytesText(float64(s.QueueBytes)))
+	parts = append(parts, fmt.Sprintf("retries %d", s.Retries), "queue peak "+bytesText(float64(s.QueueBytes)))
 	return strings.Join(parts, "; ")
 }
