@@ -249,11 +249,11 @@ summarize() {
   summarize "inbound paced: message events/s delivered" "message events received" 9 inbound
   summarize "  sent/s by the clients" "sent" 9 inbound
   summarize "  dropped" "DROPPED" 4 inbound
-  summarize "  gateway CPU per event, µs" "gateway CPU" 6 inbound
+  summarize "  gateway CPU per event, us" "gateway CPU" 6 inbound
   summarize "inbound burst: message events/s delivered" "message events received" 9 inbound-burst
   summarize "  dropped" "DROPPED" 4 inbound-burst
   summarize "  message events per request" "receiver requests" 4 inbound-burst
-  summarize "  gateway CPU per event, µs" "gateway CPU" 6 inbound-burst
+  summarize "  gateway CPU per event, us" "gateway CPU" 6 inbound-burst
 } | tee "$results/summary.txt"
 
 if [ ${#written[@]} -gt 0 ]; then
