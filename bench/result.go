@@ -83,6 +83,11 @@ type ConnectResult struct {
 	// answer, sampled likewise: with a connect webhook, those waiting for
 	// the backend's answer.
 	Handshaking *Range `json:"server_handshaking,omitempty"`
+	// ServerCPUSeconds is the CPU time the server used meanwhile (GET
+	// /stats cpu_seconds; 0 without it), CPUPerUpgradeUS per connection
+	// opened.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	CPUPerUpgradeUS  float64 `json:"server_cpu_per_upgrade_us,omitempty"`
 	// Webhooks is what the gateway's webhooks did meanwhile (the connect
 	// webhook's answers, connected events); nil without webhooks.
 	Webhooks *WebhookStats `json:"webhooks,omitempty"`
@@ -228,6 +233,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		if h := c.Handshaking; h != nil {
 			row("server clients in handshake", "up to %d at once", h.Max)
+		}
+		if c.ServerCPUSeconds > 0 {
+			row("server CPU", "%.2f s = %.1f µs per upgrade", c.ServerCPUSeconds, c.CPUPerUpgradeUS)
 		}
 		if c.Webhooks != nil {
 			row("webhooks", "%s", c.Webhooks.text())

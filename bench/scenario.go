@@ -92,7 +92,10 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	if seen.Goroutines.Samples > 0 {
 		c.Goroutines, c.Handshaking = &seen.Goroutines, &seen.Handshaking
 	}
-	c.Webhooks = seen.Webhooks
+	c.Webhooks, c.ServerCPUSeconds = seen.Webhooks, seen.CPUSeconds
+	if c.Opened > 0 {
+		c.CPUPerUpgradeUS = seen.CPUSeconds / float64(c.Opened) * 1e6
+	}
 	env.logf("%d opened, %d failed, %.0f upgrades/s", c.Opened, c.Failed, c.UpgradesPerSec)
 	return c, nil
 }

@@ -241,8 +241,10 @@ summarize() {
   echo "connect: -n $n -rate 30000; connect webhook delay $CONNECT_DELAY; inbound: $senders clients x $per texts of 64 B at $INBOUND_RATE/s; burst: $senders x $burst unpaced"
   summarize "connect without webhooks, upgrades/s" "upgrades/s" 2 connect-plain
   summarize "  gateway goroutines max while connecting" "server goroutines" 5 connect-plain 's/^.*-//' 
+  summarize "  gateway CPU per upgrade, us" "server CPU" 6 connect-plain
   summarize "connect with connect webhook, upgrades/s" "upgrades/s" 2 connect-hook
   summarize "  handshake p99 ms (webhook)" "handshake p50" 9 connect-hook
+  summarize "  gateway CPU per upgrade, us" "server CPU" 6 connect-hook
   summarize "  gateway goroutines before" "server goroutines" 3 connect-hook
   summarize "  gateway goroutines max while connecting" "server goroutines" 5 connect-hook 's/^.*-//' 
   summarize "  clients in handshake, max" "server clients in handshake" 7 connect-hook
