@@ -6,7 +6,7 @@ PKGS    := ./...
 # buffer that hides writer bugs (see README, Testing), and the concurrency,
 # conformance and soak tests must hold against the real one.
 
-.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest cluster proto clean demo screenshots
+.PHONY: build run test vet cross race test-norace bench fuzz lint deps-check loadtest loadtest-webhooks cluster proto clean demo screenshots
 
 build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
@@ -48,7 +48,7 @@ bench:
 
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/ ./auth/; do \
+	@for pkg in ./wsframe/ ./httpapi/ ./poller/ ./bench/ ./cluster/ ./auth/ ./webhook/; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
@@ -83,6 +83,11 @@ deps-check:
 
 loadtest:
 	bash scripts/loadtest.sh
+
+# Webhook throughput: connect with a 1 ms connect webhook against the plain
+# baseline, and message events per second to the harness's receiver.
+loadtest-webhooks:
+	bash scripts/webhook-loadtest.sh
 
 # A local cluster: NATS built from the Go module and three nodes (see the script).
 cluster:

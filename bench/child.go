@@ -29,10 +29,11 @@ func IsChild() bool { return os.Getenv(childEnv) == "1" }
 
 // rpcRequest is one call from parent to child.
 type rpcRequest struct {
-	Op     string        `json:"op"` // init, connect, churn, stats, ids, loss, close_all, shutdown
+	Op     string        `json:"op"` // init, connect, churn, send, stats, ids, loss, close_all, shutdown
 	Config *engineConfig `json:"config,omitempty"`
 	N      int           `json:"n,omitempty"`
 	Rate   float64       `json:"rate,omitempty"`
+	Size   int           `json:"size,omitempty"`
 	Full   bool          `json:"full,omitempty"`
 	Sent   []uint32      `json:"sent,omitempty"`
 	Failed []uint32      `json:"failed,omitempty"`
@@ -45,6 +46,8 @@ type rpcResponse struct {
 	Stats *engineStats `json:"stats,omitempty"`
 	IDs   []string     `json:"ids,omitempty"`
 	Loss  *lossStats   `json:"loss,omitempty"`
+	// Planned is send's answer: the messages its clients will send.
+	Planned uint64 `json:"planned,omitempty"`
 }
 
 // RunChild serves the parent's requests from in, answering on out, until
@@ -111,6 +114,10 @@ func serveChild(e **Engine, req *rpcRequest) (rpcResponse, error) {
 			return resp, errors.New("bench: child: churn without a spec")
 		}
 		return resp, (*e).churn(*req.Churn)
+	case "send":
+		p, err := (*e).sendMessages(req.N, req.Size, req.Rate)
+		resp.Planned = p
+		return resp, err
 	case "stats":
 		s, err := (*e).stats(req.Full)
 		resp.Stats = &s
@@ -204,6 +211,11 @@ func (c *childProc) connect(n int, rate float64) error {
 func (c *childProc) churn(spec churnSpec) error {
 	_, err := c.call(rpcRequest{Op: "churn", Churn: &spec})
 	return err
+}
+
+func (c *childProc) sendMessages(m, size int, rate float64) (uint64, error) {
+	resp, err := c.call(rpcRequest{Op: "send", N: m, Size: size, Rate: rate})
+	return resp.Planned, err
 }
 
 func (c *childProc) stats(full bool) (engineStats, error) {

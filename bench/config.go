@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 )
 
 // Scenarios, in the order the usage lists them.
-var scenarioNames = []string{"connect", "idle", "broadcast", "groups", "uids", "api", "churn", "report"}
+var scenarioNames = []string{"connect", "idle", "broadcast", "groups", "uids", "api", "churn", "inbound", "receiver", "report"}
 
 // Config is one wsbench run. Zero values mean the defaults documented on
 // each field; Run applies them (withDefaults) and validates.
@@ -39,9 +40,9 @@ type Config struct {
 	Inflight         int           `json:"inflight"`          // handshakes in progress per process (default 1000)
 
 	Sweep    []int         `json:"sweep,omitempty"` // idle: connection counts to measure at
-	Messages int           `json:"messages"`        // broadcast: messages to send (default 20)
+	Messages int           `json:"messages"`        // broadcast: messages to send; inbound: per client (default 20)
 	Size     int           `json:"size"`            // message size in bytes (default 64)
-	MsgRate  float64       `json:"msg_rate"`        // messages per second (broadcast default 10, find-max start 2, churn 200; groups/uids/api 0: as fast as the callers go)
+	MsgRate  float64       `json:"msg_rate"`        // messages per second (broadcast default 10, find-max start 2, churn 200; groups/uids/api 0: as fast as the callers go; inbound 0: as fast as the clients can, in total)
 	Callers  int           `json:"callers"`         // concurrent API callers (broadcast 4, churn 8, others 64)
 	FindMax  bool          `json:"find_max"`        // broadcast: raise the rate until p95 passes P95Limit
 	P95Limit time.Duration `json:"p95_limit"`       // find-max limit (default 500ms)
@@ -53,6 +54,11 @@ type Config struct {
 	Churners  int           `json:"churners"`   // churn: churn slots (default N/2)
 	ChurnRate float64       `json:"churn_rate"` // churn: churn connects per second (default 500)
 	Lifetime  time.Duration `json:"lifetime"`   // churn: mean churn connection lifetime (default 2s)
+
+	// Receiver is the webhook receiver's address, HOST:PORT: the receiver
+	// scenario listens there; inbound reads its GET /counts.
+	Receiver     string        `json:"receiver,omitempty"`
+	ConnectDelay time.Duration `json:"connect_delay,omitempty"` // receiver: connect answer delay (default 1ms; negative: none)
 
 	Drain  time.Duration `json:"drain"`  // longest wait for deliveries after the last send (default 10s)
 	Sample time.Duration `json:"sample"` // time-series sampling interval (default 500ms)
@@ -103,6 +109,7 @@ func (c Config) withDefaults() Config {
 	defDur(&c.Lifetime, 2*time.Second)
 	defDur(&c.Drain, 10*time.Second)
 	defDur(&c.Sample, 500*time.Millisecond)
+	defDur(&c.ConnectDelay, DefaultConnectDelay)
 	if c.MsgRate == 0 {
 		switch {
 		case c.Scenario == "broadcast" && c.FindMax:
@@ -135,6 +142,14 @@ func (c *Config) validate() error {
 			return usageErr("report needs -report OUT.html and at least one result JSON file")
 		}
 		return nil
+	}
+	if (c.Scenario == "receiver" || c.Scenario == "inbound") && c.Receiver == "" {
+		return usageErr("%s needs -receiver HOST:PORT", c.Scenario)
+	}
+	if c.Receiver != "" {
+		if _, _, err := net.SplitHostPort(c.Receiver); err != nil {
+			return usageErr("-receiver %q: want HOST:PORT", c.Receiver)
+		}
 	}
 	checks := []struct {
 		bad  bool
@@ -208,7 +223,7 @@ func flagSet(name string, c *Config) *flag.FlagSet {
 		}
 		return nil
 	})
-	fs.IntVar(&c.Messages, "m", 0, "broadcast: messages to send (default 20)")
+	fs.IntVar(&c.Messages, "m", 0, "broadcast: messages to send; inbound: messages per client (default 20)")
 	fs.IntVar(&c.Size, "size", 0, "message size in bytes (default 64)")
 	fs.Float64Var(&c.MsgRate, "msg-rate", 0, "messages per second (broadcast 10, find-max start 2, churn 200; groups, uids, api: 0 = as fast as the callers go)")
 	fs.IntVar(&c.Callers, "callers", 0, "concurrent API callers (broadcast 4, churn 8, others 64)")
@@ -221,6 +236,8 @@ func flagSet(name string, c *Config) *flag.FlagSet {
 	fs.IntVar(&c.Churners, "churners", 0, "churn: churn slots connecting and disconnecting (default n/2)")
 	fs.Float64Var(&c.ChurnRate, "churn-rate", 0, "churn: churn connects per second (default 500)")
 	fs.DurationVar(&c.Lifetime, "lifetime", 0, "churn: mean churn connection lifetime (default 2s)")
+	fs.StringVar(&c.Receiver, "receiver", "", "receiver: listen on HOST:PORT; inbound: the receiver to read GET /counts from")
+	fs.DurationVar(&c.ConnectDelay, "connect-delay", 0, "receiver: answer a connect event after this long (default 1ms; negative: at once)")
 	fs.DurationVar(&c.Drain, "drain", 0, "longest wait for deliveries after the last send (default 10s)")
 	fs.DurationVar(&c.Sample, "sample", 0, "time-series sampling interval (default 500ms)")
 	fs.StringVar(&c.JSON, "json", "", "write machine-readable results to this file")
@@ -277,6 +294,11 @@ scenarios:
   uids       uids of -uid-conns connections; -callers send to random uids for -duration
   api        POST /send/client to one random client per call from -callers for -duration
   churn      connect/disconnect storm while sending to groups; server counts must return
+  inbound    -n clients each send -m texts of -size bytes (at -msg-rate in total, 0: as fast as
+             they can); the gateway posts each as a webhook message event to the -receiver;
+             events/s the receiver counted, and the gateway's webhook drops and retries
+  receiver   serve a webhook receiver on -receiver until Ctrl-C: 204 to batches, 204 to
+             connect after -connect-delay, counts by event type at GET /counts
   listen     not a load test: one client prints its id and every message pushed to it
              (wsbench listen [ws://127.0.0.1:8282/]; runs on any OS)
   report     merge result JSON files into one HTML report

@@ -39,6 +39,10 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"connect", "-local-addrs", "127.0.0.9-127.0.0.2"}, "ends before it starts"},
 		{[]string{"connect", "-api", "ftp://x"}, "-api"},
 		{[]string{"report"}, "report needs -report"},
+		{[]string{"inbound"}, "inbound needs -receiver HOST:PORT"},
+		{[]string{"receiver"}, "receiver needs -receiver HOST:PORT"},
+		{[]string{"receiver", "-receiver", "nohostport"}, "want HOST:PORT"},
+		{[]string{"inbound", "-receiver", "127.0.0.1:9", "-m", "5"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -30,6 +30,7 @@ const (
 	cChurnOpened                // churn clients that opened (included in cOpened)
 	cJoins                      // churn bind/join API calls that succeeded
 	cJoinErrors                 // churn bind/join API calls that failed
+	cMsgsSent                   // inbound: text messages the clients sent
 	cFailRefused
 	cFailReset
 	cFailTimeout
@@ -54,7 +55,7 @@ const (
 var counterNames = [numCounters]string{
 	"attempts", "opened", "closed", "with_id", "delivered", "unique", "duplicates",
 	"unverified", "misrouted", "other_frames", "pongs", "pings_sent", "server_pings",
-	"churn_opened", "joins", "join_errors",
+	"churn_opened", "joins", "join_errors", "msgs_sent",
 	"fail_refused", "fail_reset", "fail_timeout", "fail_addr_unavailable", "fail_too_many_files",
 	"fail_bad_status", "fail_bad_accept", "fail_eof", "fail_protocol", "fail_aborted", "fail_other",
 	"close_eof", "close_frame", "close_reset", "close_protocol", "close_write_error", "close_local",
@@ -122,6 +123,8 @@ func (c *counts) UnmarshalJSON(b []byte) error {
 type atomicCounts [numCounters]atomic.Uint64
 
 func (a *atomicCounts) inc(c counter) { a[c].Add(1) }
+
+func (a *atomicCounts) add(c counter, n uint64) { a[c].Add(n) }
 
 func (a *atomicCounts) load() (c counts) {
 	for i := range a {

@@ -12,9 +12,19 @@
 // fit whose slope is the number to quote), broadcast (delivery latency,
 // LOST and DUPLICATED deliveries; -find-max), groups, uids and api (API
 // throughput and end-to-end latency to random targets), churn (a connect
-// and disconnect storm; the server's counts must return). Each prints a
-// table; -json writes a Result and -report a self-contained HTML page with
-// SVG charts (WriteReport).
+// and disconnect storm; the server's counts must return), inbound (clients
+// send texts that wsgate posts as webhook message events; events per
+// second delivered to the receiver, drops). Each prints a table; -json
+// writes a Result and -report a self-contained HTML page with SVG charts
+// (WriteReport). Connects also sample the server's goroutines and clients
+// in handshake (GET /stats) every 100 ms.
+//
+// Webhooks: the receiver scenario is a backend for wsgate's webhooks
+// (fasthttp, one worker goroutine per request): 204 to event batches, 204
+// to a connect event after -connect-delay, events counted by type at GET
+// /counts. It checks that the signature headers are present, not the HMAC,
+// and reads each body with a small scanner that finds the events' "type"
+// without decoding the rest.
 //
 // Client engine: no goroutine and no buffer per simulated client. An Engine
 // runs a few event-loop goroutines (default GOMAXPROCS), each with its own

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -56,6 +57,81 @@ func TestEndToEndRealGateway(t *testing.T) {
 			t.Errorf("idle via -pid = %+v", r.Idle.Points)
 		}
 	})
+}
+
+// TestEndToEndWebhooks starts the receiver and a real gateway posting
+// every event type to it, then runs connect (the connect webhook answers
+// each client) and inbound (every text becomes a message event the
+// receiver counts), over one process and over two.
+func TestEndToEndWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real gateway")
+	}
+	bin := filepath.Join(t.TempDir(), "wsgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wsgate").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/wsgate: %v\n%s", err, out)
+	}
+	rcvAddr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	rcvDone := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Scenario: "receiver", Receiver: rcvAddr}, io.Discard, io.Discard)
+		rcvDone <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-rcvDone; err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+	})
+	wsAddr, apiAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "-ws-addr", wsAddr, "-api-addr", apiAddr, "-log-level", "warn", "-max-inbound-rate", "0",
+		"-webhook-url", "http://"+rcvAddr+"/hook", "-webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"-webhook-events", "connect,connected,message,disconnected")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcess(t, cmd) })
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + apiAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for _, procs := range []int{1, 2} {
+		t.Run("procs="+strconv.Itoa(procs), func(t *testing.T) {
+			base := Config{WS: "ws://" + wsAddr + "/", API: "http://" + apiAddr, Receiver: rcvAddr, Procs: procs, Drain: 5 * time.Second}
+			c := base
+			c.Scenario, c.N = "connect", 200
+			r, err := Run(t.Context(), c, io.Discard, testLog{t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Connect.Opened != 200 || r.Connect.Webhooks == nil || r.Connect.Webhooks.Events["connect"]["accepted"] != 200 {
+				t.Errorf("connect = %+v, webhooks %+v; want 200 opened, each accepted by the connect webhook", r.Connect, r.Connect.Webhooks)
+			}
+			if g := r.Connect.Goroutines; g == nil || g.Samples == 0 || g.Max <= 0 {
+				t.Errorf("server goroutines = %+v, want samples", g)
+			}
+			c = base
+			c.Scenario, c.N, c.Messages, c.Size, c.MsgRate = "inbound", 40, 25, 100, 2000
+			r, err = Run(t.Context(), c, io.Discard, testLog{t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := r.Inbound
+			if in.Planned != 1000 || in.Sent != 1000 || in.Received != 1000 || in.Dropped != 0 || in.Missing != 0 || in.EventsPerSec <= 0 {
+				t.Errorf("inbound = %+v, want 1000 sent and received, none dropped", in)
+			}
+			if in.Webhooks.Events["message"]["delivered"] != 1000 || in.Receiver.Events["message"] != 1000 || in.Requests == 0 {
+				t.Errorf("gateway webhooks %+v, receiver %+v: want 1000 message events delivered", in.Webhooks, in.Receiver)
+			}
+		})
+	}
 }
 
 // freeAddr returns a loopback address with a port that was free just now.

@@ -264,6 +264,20 @@ func (e *Engine) stats(full bool) (engineStats, error) {
 	return s, nil
 }
 
+// sendMessages has every open stable client send m text messages of size
+// bytes, at rate per second in total (0: as fast as the sockets take them),
+// and returns at once with how many messages that is; progress shows in
+// stats as msgs_sent.
+func (e *Engine) sendMessages(m, size int, rate float64) (planned uint64, err error) {
+	for _, l := range e.loops {
+		err := l.do(func() { planned += l.startSending(m, size, rate/float64(len(e.loops))) })
+		if err != nil {
+			return planned, err
+		}
+	}
+	return planned, nil
+}
+
 // ids returns the client id of every local index handed out ("" for churn
 // clients and clients without an id).
 func (e *Engine) ids() ([]string, error) {

@@ -14,6 +14,7 @@ import (
 type member interface {
 	connect(n int, rate float64) error
 	churn(spec churnSpec) error
+	sendMessages(m, size int, rate float64) (planned uint64, err error)
 	stats(full bool) (engineStats, error)
 	ids() ([]string, error)
 	loss(sent, failed []uint32) (lossStats, error)
@@ -103,6 +104,21 @@ func (f *fleet) churn(spec churnSpec) error {
 		}
 	}
 	return nil
+}
+
+// sendMessages has every open stable client send m messages of size bytes
+// at rate per second in total, shared by the members in proportion to
+// their clients; it returns the messages planned.
+func (f *fleet) sendMessages(m, size int, rate float64) (uint64, error) {
+	var planned uint64
+	for j, mb := range f.members {
+		p, err := mb.sendMessages(m, size, rate*float64(f.stable[j])/float64(max(sum(f.stable), 1)))
+		planned += p
+		if err != nil {
+			return planned, err
+		}
+	}
+	return planned, nil
 }
 
 // stats sums the members' stats.

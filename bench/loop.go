@@ -32,8 +32,9 @@ type client struct {
 	state   uint8
 	churn   bool
 	hasID   bool
-	started int64 // wall-clock ns: connect start
-	until   int64 // wall-clock ns: churn clients close then
+	started int64  // wall-clock ns: connect start
+	until   int64  // wall-clock ns: churn clients close then
+	left    uint32 // inbound: messages still to send
 	key     [keyLen]byte
 	id      [idLen]byte
 	win     seqWindow
@@ -62,6 +63,14 @@ type loop struct {
 	hbCursor    int
 	hbDue       float64
 	quit        bool
+
+	// inbound sending: the slots with messages left, visited round-robin
+	sending    []int32
+	sendCursor int
+	sendRate   float64 // messages per second (0: as fast as sockets take them)
+	sendTokens float64
+	sendBusy   bool // the last round sent something: do not wait for events
+	payload    []byte
 
 	remotes []syscall.Sockaddr // the targets, as e.tgts; per loop: Connect writes into them
 	local   []syscall.Sockaddr // source addresses, likewise per loop
@@ -144,7 +153,7 @@ func (l *loop) run() {
 	lastSweep := last
 	for !l.quit {
 		wait := tickMS
-		if len(l.again) > 0 {
+		if len(l.again) > 0 || (l.sendBusy && l.sendRate == 0) {
 			wait = 0
 		}
 		n, err := syscall.EpollWait(l.epfd, events, wait)
@@ -169,6 +178,7 @@ func (l *loop) run() {
 		l.commands()
 		l.dialPending(now, now-last)
 		l.heartbeat(now - last)
+		l.sendDue(now - last)
 		last = now
 		if time.Duration(now-lastSweep) >= sweepEvery {
 			l.sweep(now)
@@ -515,6 +525,81 @@ func (l *loop) heartbeat(dt int64) {
 			l.send(slot, opText, pingText)
 		}
 	}
+}
+
+// Inbound sending limits: at most maxSendsPerRound messages per loop round
+// when unpaced, so reads and commands keep their turn, and at most
+// maxFramesPerWrite frames in one write to one socket.
+const (
+	maxSendsPerRound  = 4096
+	maxFramesPerWrite = 16
+)
+
+// startSending has every open stable client send m text messages of size
+// bytes, rate per second in total over this loop (0: as fast as sockets
+// take them); it returns how many messages that is. It replaces a sending
+// in progress.
+func (l *loop) startSending(m, size int, rate float64) (planned uint64) {
+	l.sending, l.sendCursor, l.sendRate, l.sendTokens = l.sending[:0], 0, rate, 0
+	l.payload = bytes.Repeat([]byte("x"), size)
+	for i := range l.clients {
+		c := &l.clients[i]
+		c.left = 0
+		if c.state == stOpen && !c.churn {
+			c.left = uint32(m)
+			l.sending = append(l.sending, int32(i))
+			planned += uint64(m)
+		}
+	}
+	return planned
+}
+
+// sendDue sends the messages due in the last dt ns: several frames per
+// write, skipping clients whose socket is full (the server is not reading
+// them; when all are, the loop waits for events instead of spinning), and
+// drops clients that closed or are done from the round.
+func (l *loop) sendDue(dt int64) {
+	if len(l.sending) == 0 {
+		return
+	}
+	budget := maxSendsPerRound
+	if l.sendRate > 0 {
+		// Up to 100 ms of messages may be due at once, so a loop that was
+		// busy for a few ticks catches up instead of losing the rate.
+		l.sendTokens = min(l.sendTokens+l.sendRate*float64(dt)/1e9, max(1, l.sendRate/10))
+		budget = int(l.sendTokens)
+	}
+	sent := 0
+	for visited := 0; sent < budget && len(l.sending) > 0 && visited < len(l.sending); {
+		i := l.sendCursor % len(l.sending)
+		slot := l.sending[i]
+		c := &l.clients[slot]
+		if c.state != stOpen || c.left == 0 {
+			last := len(l.sending) - 1
+			l.sending[i] = l.sending[last]
+			l.sending = l.sending[:last]
+			continue
+		}
+		l.sendCursor = i + 1
+		visited++
+		if len(c.out) > 0 {
+			continue
+		}
+		k := min(int(c.left), budget-sent, maxFramesPerWrite)
+		l.wbuf = l.wbuf[:0]
+		for range k {
+			r := l.rng.Uint64()
+			l.wbuf = appendClientFrame(l.wbuf, opText, l.payload, [4]byte{byte(r), byte(r >> 8), byte(r >> 16), byte(r >> 24)})
+		}
+		c.left -= uint32(k)
+		sent += k
+		l.counts.add(cMsgsSent, uint64(k))
+		l.write(slot, l.wbuf)
+	}
+	if l.sendRate > 0 {
+		l.sendTokens -= float64(sent)
+	}
+	l.sendBusy = sent > 0
 }
 
 // sweep times out handshakes and ends churn lifetimes.

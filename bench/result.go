@@ -27,6 +27,7 @@ type Result struct {
 	Delivery    *DeliveryResult `json:"delivery,omitempty"`
 	FindMax     *FindMaxResult  `json:"find_max,omitempty"`
 	Churn       *ChurnResult    `json:"churn,omitempty"`
+	Inbound     *InboundResult  `json:"inbound,omitempty"`
 	Series      []SeriesPoint   `json:"series,omitempty"`
 	Notes       []string        `json:"notes,omitempty"`
 }
@@ -75,6 +76,21 @@ type ConnectResult struct {
 	// Nodes is each cluster node's connection count after the connect, as
 	// GET /cluster/nodes on -api answered (empty for a single node).
 	Nodes []NodeCount `json:"nodes,omitempty"`
+	// Goroutines is the server's goroutine count (GET /stats) sampled every
+	// 100 ms while the clients connected; nil without wsgate's /stats.
+	Goroutines *Range `json:"server_goroutines,omitempty"`
+	// Handshaking is the server's clients between upgrade request and
+	// answer, sampled likewise: with a connect webhook, those waiting for
+	// the backend's answer.
+	Handshaking *Range `json:"server_handshaking,omitempty"`
+	// ServerCPUSeconds is the CPU time the server used meanwhile (GET
+	// /stats cpu_seconds; 0 without it), CPUPerUpgradeUS per connection
+	// opened.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	CPUPerUpgradeUS  float64 `json:"server_cpu_per_upgrade_us,omitempty"`
+	// Webhooks is what the gateway's webhooks did meanwhile (the connect
+	// webhook's answers, connected events); nil without webhooks.
+	Webhooks *WebhookStats `json:"webhooks,omitempty"`
 }
 
 // NodeCount is one cluster node's connections.
@@ -212,6 +228,18 @@ func (r *Result) WriteText(w io.Writer) error {
 		if c.Unfinished > 0 {
 			row("UNFINISHED", "%d still connecting when the wait ended", c.Unfinished)
 		}
+		if g := c.Goroutines; g != nil {
+			row("server goroutines", "%d before, %d-%d while connecting (%d samples), %d after", g.Before, g.Min, g.Max, g.Samples, g.After)
+		}
+		if h := c.Handshaking; h != nil {
+			row("server clients in handshake", "up to %d at once", h.Max)
+		}
+		if c.ServerCPUSeconds > 0 {
+			row("server CPU", "%.2f s = %.1f µs per upgrade", c.ServerCPUSeconds, c.CPUPerUpgradeUS)
+		}
+		if c.Webhooks != nil {
+			row("webhooks", "%s", c.Webhooks.text())
+		}
 	}
 	if i := r.Idle; i != nil {
 		fmt.Fprintf(tw, "idle (memory from %s; baseline RSS %s, heap %s)\n", i.Source, bytesText(float64(i.Baseline.RSS)), bytesText(float64(i.Baseline.HeapInuse)))
@@ -261,6 +289,20 @@ func (r *Result) WriteText(w io.Writer) error {
 			leak = "LEAK: counts did not return"
 		}
 		row("leak", "%s", leak)
+	}
+	if in := r.Inbound; in != nil {
+		fmt.Fprintf(tw, "inbound (%d clients x %d texts of %d B)\n", in.Clients, in.PerClient, in.Size)
+		row("sent", "%d of %d in %.2f s = %.0f /s", in.Sent, in.Planned, in.SendSeconds, in.SendsPerSec)
+		row("message events received", "%d in %.2f s = %.0f events/s", in.Received, in.Seconds, in.EventsPerSec)
+		row("receiver requests", "%d (%.1f message events per request; bad %d, unsigned %d)", in.Requests, in.EventsPerRequest, in.Receiver.Bad, in.Receiver.Unsigned)
+		row("DROPPED / missing", "%d / %d", in.Dropped, in.Missing)
+		row("gateway CPU", "%.2f s = %.2f µs per event received", in.GatewayCPUSeconds, in.CPUPerEventUS)
+		if in.Webhooks != nil {
+			row("gateway webhooks", "%s", in.Webhooks.text())
+		}
+		if g := in.Goroutines; g != nil {
+			row("server goroutines", "%d before, %d-%d while sending, %d after", g.Before, g.Min, g.Max, g.After)
+		}
 	}
 	for _, n := range r.Notes {
 		row("note", "%s", n)

@@ -41,20 +41,25 @@ var scenarios = map[string]scenario{
 	"uids":      runTargeted,
 	"api":       runTargeted,
 	"churn":     runChurn,
+	"inbound":   runInbound,
 }
 
 // Run runs cfg's scenario with defaults applied and validated, prints the
 // result table to out (progress goes to log), and writes the -json and
 // -report files. When ctx ends (Ctrl-C) the scenario stops early and the
 // partial result is printed and written with Interrupted set. The error is
-// the scenario's failure, or a failure to write the outputs.
+// the scenario's failure, or a failure to write the outputs. The report and
+// receiver scenarios return a nil Result; receiver serves until ctx ends.
 func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Scenario == "report" {
+	switch cfg.Scenario {
+	case "report":
 		return nil, writeReportFile(cfg.Report, cfg.Inputs)
+	case "receiver":
+		return nil, runReceiver(ctx, &cfg, log)
 	}
 	if err := raiseNoFileLimit(); err != nil {
 		return nil, err

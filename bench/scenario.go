@@ -52,8 +52,10 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 		pace = fmt.Sprintf("at %g/s", env.cfg.Rate)
 	}
 	env.logf("connecting %d clients %s over %d process(es)", n, pace, env.cfg.Procs)
+	stopWatch := env.watch(watchEvery)
 	start := time.Now()
 	if err := f.connect(n, env.cfg.Rate); err != nil {
+		stopWatch()
 		return nil, err
 	}
 	// Bound: pacing, plus one handshake timeout per round of -inflight
@@ -65,6 +67,7 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 	}
 	limit = min(limit, maxConnectWait)
 	after, lastOpen, err := f.settle(ctx, start.Add(limit))
+	seen := stopWatch()
 	if err != nil {
 		return nil, err
 	}
@@ -86,9 +89,20 @@ func (env *runEnv) connectMore(ctx context.Context, f *fleet, n int) (*ConnectRe
 		c.UpgradesPerSec = float64(c.Opened) / c.Seconds
 	}
 	c.Nodes = env.nodeCounts(c.Opened)
+	if seen.Goroutines.Samples > 0 {
+		c.Goroutines, c.Handshaking = &seen.Goroutines, &seen.Handshaking
+	}
+	c.Webhooks, c.ServerCPUSeconds = seen.Webhooks, seen.CPUSeconds
+	if c.Opened > 0 {
+		c.CPUPerUpgradeUS = seen.CPUSeconds / float64(c.Opened) * 1e6
+	}
 	env.logf("%d opened, %d failed, %.0f upgrades/s", c.Opened, c.Failed, c.UpgradesPerSec)
 	return c, nil
 }
+
+// watchEvery is how often the gateway's goroutines and webhook queue are
+// sampled while clients connect or send.
+const watchEvery = 100 * time.Millisecond
 
 // maxConnectWait bounds the wait for one batch of connections.
 const maxConnectWait = 15 * time.Minute
