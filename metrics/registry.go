@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,19 @@ type Registry struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec   // route, code
 	duration *prometheus.HistogramVec // route
+	// series caches each (route, code)'s counter and histogram, so that a
+	// request costs no label hashing: routeCode -> *requestSeries.
+	series sync.Map
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns a registry holding the Go runtime and process collectors,
@@ -88,6 +102,15 @@ func (r *Registry) WriteText(w io.Writer) error {
 // ObserveRequest records one API request: route is a fixed route name (the
 // API maps unknown paths to one name), code the HTTP status answered.
 func (r *Registry) ObserveRequest(route string, code int, d time.Duration) {
-	r.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	r.duration.WithLabelValues(route).Observe(d.Seconds())
+	key := routeCode{route, code}
+	v, ok := r.series.Load(key)
+	if !ok {
+		v, _ = r.series.LoadOrStore(key, &requestSeries{
+			count:    r.requests.WithLabelValues(route, strconv.Itoa(code)),
+			duration: r.duration.WithLabelValues(route),
+		})
+	}
+	s := v.(*requestSeries)
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
 }
