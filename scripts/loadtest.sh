@@ -57,32 +57,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# port_free PORT: true when nothing listens on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# free_port START: the first free port from START (at most 200 tries).
-free_port() {
-  local p=$1
-  for _ in $(seq 1 200); do
-    if port_free "$p"; then echo "$p"; return 0; fi
-    p=$((p + 1))
-  done
-  echo "loadtest.sh: no free port from $1" >&2
-  return 1
-}
-
-# http_get PATH: GET from the API (curl when present, else bash's /dev/tcp).
-http_get() {
-  if command -v curl >/dev/null 2>&1; then
-    curl -fsS --max-time 5 "http://$API_ADDR$1"
-  else
-    local host=${API_ADDR%:*} port=${API_ADDR##*:}
-    exec 3<>"/dev/tcp/$host/$port" || return 1
-    printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" "$API_ADDR" >&3
-    timeout 5 cat <&3 | sed '1,/^\r$/d'
-    exec 3<&-
-  fi
-}
+PROG=loadtest.sh
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 WS_ADDR=${WS_ADDR:-127.0.0.1:$(free_port 28282)}
 API_ADDR=${API_ADDR:-127.0.0.1:$(free_port $(( ${WS_ADDR##*:} + 1 )))}
@@ -96,7 +73,7 @@ echo "== starting wsgate on ws://$WS_ADDR/ (API http://$API_ADDR, gRPC $GRPC_ADD
   -heartbeat-timeout 120s -log-level warn >"$results/wsgate.log" 2>&1 &
 gw_pid=$!
 for i in $(seq 1 100); do
-  if http_get /healthz >/dev/null 2>&1; then break; fi
+  if http_get "$API_ADDR" /healthz >/dev/null 2>&1; then break; fi
   kill -0 "$gw_pid" 2>/dev/null || { echo "loadtest.sh: wsgate exited; see $results/wsgate.log" >&2; exit 1; }
   [ "$i" -lt 100 ] || { echo "loadtest.sh: wsgate not healthy after 10 s" >&2; exit 1; }
   sleep 0.1
@@ -106,7 +83,7 @@ done
 # scenario's closing connections do not count in the next one.
 wait_idle() {
   for _ in $(seq 1 300); do
-    case "$(http_get /client/count 2>/dev/null || true)" in
+    case "$(http_get "$API_ADDR" /client/count 2>/dev/null || true)" in
       *'"count":0'*) return 0 ;;
     esac
     sleep 0.1
