@@ -25,31 +25,11 @@ func TestEndToEndRealGateway(t *testing.T) {
 	if _, err := os.Stat("../cmd/wsgate/main.go"); err != nil {
 		t.Skip("cmd/wsgate does not exist yet")
 	}
-	bin := filepath.Join(t.TempDir(), "wsgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wsgate").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/wsgate: %v\n%s", err, out)
-	}
-	wsAddr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "-ws-addr", wsAddr, "-api-addr", apiAddr, "-api-token", "e2e-token",
-		"-max-conns", "20000", "-heartbeat-timeout", "120s", "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopProcess(t, cmd) })
-	waitFor(t, func() bool {
-		resp, err := http.Get("http://" + apiAddr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	wsAddr, apiAddr, pid := startGateway(t, "-api-token", "e2e-token", "-max-conns", "20000", "-heartbeat-timeout", "120s")
 	t.Run("procs=1", func(t *testing.T) { runScenarios(t, "ws://"+wsAddr+"/", "http://"+apiAddr, "e2e-token", 1) })
 	t.Run("pid", func(t *testing.T) {
 		r, err := Run(t.Context(), Config{Scenario: "idle", WS: "ws://" + wsAddr + "/", API: "http://" + apiAddr, APIToken: "e2e-token",
-			PID: cmd.Process.Pid, N: 100, Duration: 300 * time.Millisecond}, io.Discard, testLog{t})
+			PID: pid, N: 100, Duration: 300 * time.Millisecond}, io.Discard, testLog{t})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,10 +47,6 @@ func TestEndToEndWebhooks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real gateway")
 	}
-	bin := filepath.Join(t.TempDir(), "wsgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wsgate").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/wsgate: %v\n%s", err, out)
-	}
 	rcvAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	rcvDone := make(chan error, 1)
@@ -84,24 +60,9 @@ func TestEndToEndWebhooks(t *testing.T) {
 			t.Errorf("receiver: %v", err)
 		}
 	})
-	wsAddr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "-ws-addr", wsAddr, "-api-addr", apiAddr, "-log-level", "warn", "-max-inbound-rate", "0",
+	wsAddr, apiAddr, _ := startGateway(t, "-max-inbound-rate", "0",
 		"-webhook-url", "http://"+rcvAddr+"/hook", "-webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"-webhook-events", "connect,connected,message,disconnected")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopProcess(t, cmd) })
-	waitFor(t, func() bool {
-		resp, err := http.Get("http://" + apiAddr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 	for _, procs := range []int{1, 2} {
 		t.Run("procs="+strconv.Itoa(procs), func(t *testing.T) {
 			base := Config{WS: "ws://" + wsAddr + "/", API: "http://" + apiAddr, Receiver: rcvAddr, Procs: procs, Drain: 5 * time.Second}
@@ -135,6 +96,34 @@ func TestEndToEndWebhooks(t *testing.T) {
 }
 
 // freeAddr returns a loopback address with a port that was free just now.
+// startGateway builds cmd/wsgate, runs it on free loopback ports with args
+// (and -log-level warn) until t ends, and returns its WebSocket and API
+// addresses and its pid once it is healthy.
+func startGateway(t *testing.T, args ...string) (wsAddr, apiAddr string, pid int) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wsgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wsgate").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/wsgate: %v\n%s", err, out)
+	}
+	wsAddr, apiAddr = freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"-ws-addr", wsAddr, "-api-addr", apiAddr, "-log-level", "warn"}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcess(t, cmd) })
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + apiAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return wsAddr, apiAddr, cmd.Process.Pid
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
