@@ -99,27 +99,39 @@ func (c slowConn) RemoteAddr() string          { return "127.0.0.1:1" }
 func (c slowConn) Send(*wsframe.Frame) bool    { time.Sleep(5 * time.Millisecond); return true }
 func (c slowConn) Close(code uint16, _ string) {}
 
-// TestSlowNodeDropsNotBuffers: a node that cannot keep up with the requests
-// of the cluster (its queue is a channel of QueueLen) gets what NATS drops
-// for it counted, instead of buffering without limit.
-func TestSlowNodeDropsNotBuffers(t *testing.T) {
+// startNodeWithPeer starts a Hub (cfg, on a NATS server of its own) over a
+// registry holding conns, and a plain NATS client on that server to play
+// another node; both end with t.
+func startNodeWithPeer(t *testing.T, cfg Config, conns ...registry.Conn[*wsframe.Frame]) (*Hub, *nats.Conn) {
+	t.Helper()
 	ns := startNATS(t)
 	reg, err := registry.New[*wsframe.Frame](registry.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.Add(slowConn{IDs("slow")()})
-	const queue = 16
-	h, err := New(reg, Config{NATSURL: ns.ClientURL(), NodeID: "slow", QueueLen: queue})
+	for _, c := range conns {
+		reg.Add(c)
+	}
+	cfg.NATSURL = ns.ClientURL()
+	h, err := New(reg, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(h.Close)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
+	return h, nc
+}
+
+// TestSlowNodeDropsNotBuffers: a node that cannot keep up with the requests
+// of the cluster (its queue is a channel of QueueLen) gets what NATS drops
+// for it counted, instead of buffering without limit.
+func TestSlowNodeDropsNotBuffers(t *testing.T) {
+	const queue = 16
+	h, nc := startNodeWithPeer(t, Config{NodeID: "slow", QueueLen: queue}, slowConn{IDs("slow")()})
 	req, _ := json.Marshal((&request{Op: opSendAll, From: "flooder"}).withFrame(wsframe.NewFrame(ws.OpText, []byte("x"))))
 	for range 2000 {
 		nc.Publish(h.subjAll, req)

@@ -5,9 +5,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/wsgate/wsgate/registry"
-	"github.com/wsgate/wsgate/wsframe"
 )
 
 // TestUnreadableRequests: a malformed request of this wire version gets an
@@ -16,21 +13,7 @@ import (
 // one as not answering instead of failing its whole call on an error
 // reply it would take for a refusal of the input.
 func TestUnreadableRequests(t *testing.T) {
-	ns := startNATS(t)
-	reg, err := registry.New[*wsframe.Frame](registry.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(reg, Config{NATSURL: ns.ClientURL(), NodeID: "new"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc := startNodeWithPeer(t, Config{NodeID: "new"})
 	subj := "wsgate." + DefaultName + ".node.new"
 	if _, err := nc.Request(subj, encodeRequest(nil, &request{Op: opInfo, From: "peer", IDs: []string{"x"}}), time.Second); err != nil {
 		t.Fatalf("a request of this version got no answer: %v", err)
