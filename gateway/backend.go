@@ -18,16 +18,15 @@ import (
 
 // CloseTokenExpired closes a client whose token expired: a reconnect-class
 // code (the client gets a fresh token and connects again).
-const CloseTokenExpired uint16 = 4001
+const CloseTokenExpired = poller.CloseExpired
 
 // client is what the gateway keeps with one connection (poller.Conn.Data):
 // what its handshake granted, and its place in the webhook stream.
 type client struct {
 	grant grant
 	// Set by open, read by message and closed, which the poller runs
-	// after it.
-	track  *webhook.Tracker // nil without webhooks
-	expiry *time.Timer      // nil without an expiring token
+	// after it; nil without webhooks.
+	track *webhook.Tracker
 }
 
 // grant is what a client is given before its id frame: the token's claims,
@@ -131,7 +130,7 @@ func (g *Gateway) open(c *poller.Conn) error {
 		}
 	}
 	if !gr.expires.IsZero() {
-		cl.expiry = time.AfterFunc(time.Until(gr.expires), func() { c.Close(CloseTokenExpired, "token expired") })
+		c.ExpireAt(gr.expires) // the poller's wheel closes it: no timer per connection
 	}
 	cl.grant = grant{} // the registry has it now
 	if g.hooks != nil {
@@ -153,9 +152,6 @@ func (g *Gateway) message(c *poller.Conn, m wsframe.Message) {
 // closed removes a client and tells the backend how it left.
 func (g *Gateway) closed(c *poller.Conn, cl poller.Closure) {
 	st, _ := c.Data().(*client)
-	if st != nil && st.expiry != nil {
-		st.expiry.Stop()
-	}
 	if st == nil || st.track == nil {
 		g.reg.Remove(c.ID())
 		return

@@ -124,11 +124,15 @@ func TestJWTAtHandshake(t *testing.T) {
 // 4001, counted as a server close.
 func TestTokenExpiryCloses4001(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { withAuth(c); c.Auth.Leeway = time.Millisecond })
-	c, id, _, _ := g.dialWith(t, "token="+token(t, jwt.MapClaims{"sub": "u", "exp": time.Now().Add(1500 * time.Millisecond).Unix()}), nil)
+	exp := time.Now().Add(2 * time.Second).Truncate(time.Second) // exp has whole seconds
+	c, id, _, _ := g.dialWith(t, "token="+token(t, jwt.MapClaims{"sub": "u", "exp": exp.Unix()}), nil)
 	if c == nil {
 		t.Fatal("refused")
 	}
 	g.expectClose(t, c, id, int(gateway.CloseTokenExpired), poller.ReasonServerClose)
+	if early := time.Until(exp); early > 0 {
+		t.Fatalf("closed %v before the token expired", early)
+	}
 }
 
 // TestWebhookEventsOfAClient: node.started, then a client's connected, its

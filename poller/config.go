@@ -35,6 +35,7 @@ const (
 	CloseInternal         uint16 = 1011 // OnOpen refused the connection
 	CloseServiceRestart   uint16 = 1012 // Drain: the node is leaving its cluster
 	CloseHeartbeatTimeout uint16 = 4000 // client silent for HeartbeatTimeout
+	CloseExpired          uint16 = 4001 // Conn.ExpireAt's time passed ("token expired": reconnect with a fresh one)
 )
 
 // Config configures a Server. Zero values mean the documented defaults.

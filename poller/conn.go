@@ -32,6 +32,7 @@ type Conn struct {
 
 	lastSeen atomic.Int64 // wheel tick: accept time until open, then last inbound bytes; in linger, the linger's end
 	lastPing int64        // wheel tick of the last server Ping; wheel goroutine only after open
+	expiry   atomic.Int64 // wheel tick at which ExpireAt closes an open connection; 0: never
 	rateFrom int64        // wheel tick starting the current inbound-rate window; read side only
 	rateN    int32        // messages in that window; read side only
 
@@ -60,6 +61,15 @@ func (c *Conn) ID() string { return c.id }
 // needs no lock; the layer above keeps its mutable state (uid, session)
 // behind it, with its own synchronisation.
 func (c *Conn) Data() any { return c.data }
+
+// ExpireAt makes the connection close with CloseExpired ("token expired",
+// ReasonServerClose) at t, never before, within a tick or two after (no timer of its own: the
+// connection's one wheel node carries it). Call it from OnOpen; a later call
+// takes effect at the connection's next heartbeat or ping check.
+func (c *Conn) ExpireAt(t time.Time) {
+	// One tick more: the wheel's Now lags the clock by up to a tick.
+	c.expiry.Store(c.srv.wheel.Now() + c.srv.wheel.Ticks(time.Until(t)) + 1)
+}
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() string {

@@ -157,6 +157,9 @@ func (c *Conn) open(resp, pending []byte) {
 		if s.pingTicks > 0 {
 			first = min(first, s.pingTicks)
 		}
+		if exp := c.expiry.Load(); exp != 0 {
+			first = max(1, min(first, exp-s.wheel.Now()))
+		}
 		s.wheel.AddIf(&c.node, first, c.live)
 	}
 	c.drain(false)

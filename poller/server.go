@@ -317,6 +317,13 @@ func (s *Server) expire(n *wheel.Node[*Conn]) {
 		return
 	}
 	next := last + s.hbTicks
+	if exp := c.expiry.Load(); exp != 0 {
+		if now >= exp {
+			c.closeWith(ReasonServerClose, CloseExpired, "token expired")
+			return
+		}
+		next = min(next, exp)
+	}
 	if s.pingTicks > 0 {
 		if now-c.lastPing >= s.pingTicks {
 			c.Send(pingFrame)
