@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -23,6 +24,8 @@ import (
 type fakeGateway struct {
 	ws, api *httptest.Server
 	token   string
+
+	sends atomic.Int64 // /send/* calls answered
 
 	mu      sync.Mutex // guards clients, uids, groups
 	clients map[string]*fakeConn
@@ -192,6 +195,7 @@ func (g *fakeGateway) send(targets func(*fakeRequest) []string) http.HandlerFunc
 			c.write(req.Data)
 		}
 		json.NewEncoder(w).Encode(map[string]int{"sent": len(conns)})
+		g.sends.Add(1)
 	}
 }
 

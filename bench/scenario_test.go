@@ -175,7 +175,12 @@ func TestScenariosChildProcesses(t *testing.T) {
 func TestInterruptPrintsPartialResults(t *testing.T) {
 	g := startFakeGateway(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(700*time.Millisecond, cancel)
+	go func() { // interrupt once sends are under way, however slow the machine
+		for deadline := time.Now().Add(10 * time.Second); g.sends.Load() < 5 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	var out bytes.Buffer
 	start := time.Now()
 	r, err := Run(ctx, Config{Scenario: "groups", WS: g.wsURL(), API: g.api.URL, N: 50, GroupSize: 5, Callers: 2, MsgRate: 50, Duration: time.Minute}, &out, testLog{t})
