@@ -23,7 +23,9 @@ const CloseTokenExpired = poller.CloseExpired
 // client is what the gateway keeps with one connection (poller.Conn.Data):
 // what its handshake granted, and its place in the webhook stream.
 type client struct {
-	grant grant
+	// grant is read by open and dropped there (the registry has it then),
+	// so an open connection keeps only this small struct.
+	grant *grant
 	// Set by open, read by message and closed, which the poller runs
 	// after it; nil without webhooks.
 	track *webhook.Tracker
@@ -58,7 +60,7 @@ func (gr *grant) answered(a webhook.Answer) {
 // asks the backend: it refuses a bad token at once, and otherwise accepts,
 // or lets the connect webhook answer later (from its worker goroutine).
 func (g *Gateway) handshake(h *poller.Handshake) {
-	cl := &client{}
+	cl := &client{grant: &grant{}}
 	if g.auth != nil {
 		claims, _, err := g.auth.Check(h.Query, h.Header)
 		if err != nil {
@@ -66,7 +68,7 @@ func (g *Gateway) handshake(h *poller.Handshake) {
 			h.Refuse(http.StatusUnauthorized, auth.Reason(err))
 			return
 		}
-		cl.grant = grant{uid: claims.UID, groups: claims.Groups, session: claims.Session}
+		*cl.grant = grant{uid: claims.UID, groups: claims.Groups, session: claims.Session}
 		if !claims.Expires.IsZero() {
 			cl.grant.expires = claims.Expires.Add(g.leeway) // it was accepted within the leeway
 		}
@@ -112,7 +114,7 @@ func (g *Gateway) open(c *poller.Conn) error {
 	if cl == nil {
 		return nil
 	}
-	gr := &cl.grant
+	gr := cl.grant
 	id := c.ID()
 	if gr.uid != "" {
 		if err := g.reg.BindUID(id, gr.uid); err != nil {
@@ -132,7 +134,7 @@ func (g *Gateway) open(c *poller.Conn) error {
 	if !gr.expires.IsZero() {
 		c.ExpireAt(gr.expires) // the poller's wheel closes it: no timer per connection
 	}
-	cl.grant = grant{} // the registry has it now
+	cl.grant = nil // the registry has it now
 	if g.hooks != nil {
 		cl.track = g.hooks.Track(id)
 		if g.hooks.Wants(webhook.TypeConnected) {
