@@ -143,11 +143,24 @@ func TestAPITokenCheckedBeforeTheBody(t *testing.T) {
 // comes back when the body that held it is done or abandoned.
 func TestAPIBodyBudget(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.MaxBody, c.API.MaxInflight = 64<<10, 100<<10 })
-	slow := g.rawAPI(t)
-	// Declares 64 KiB, sends a little of it, stalls: 64 of the 100 KiB are held.
-	fmt.Fprintf(slow, "POST /send/all HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"data\":\"", 64<<10)
+	// stall declares 64 KiB, sends a little of it and stalls: 64 of the
+	// 100 KiB are held while its connection is open.
+	stall := func() net.Conn {
+		c := g.rawAPI(t)
+		fmt.Fprintf(c, "POST /send/all HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"data\":\"", 64<<10)
+		return c
+	}
+	slow := stall()
 	big := `{"data":"` + strings.Repeat("x", 50<<10) + `"}`
 	eventually(t, "the stalled body to hold its room", func() bool {
+		// Heads on two connections race: if a probe held its room when the
+		// stalled head came, that one got the 503; stall again.
+		slow.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if n, _ := slow.Read(make([]byte, 1)); n > 0 {
+			slow.Close()
+			slow = stall()
+			return false
+		}
 		// The 503 comes from the head, before the body is read: the body's
 		// write can then fail (broken pipe, reset) before the answer is read.
 		resp, err := http.Post(g.apiURL+"/send/all", "application/json", strings.NewReader(big))
