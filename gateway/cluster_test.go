@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/gateway"
+	"github.com/wsgate/wsgate/internal/webhooktest"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -50,13 +52,39 @@ func startNATSWith(t *testing.T, o *natsserver.Options) *natsserver.Server {
 }
 
 // startNode starts a gateway that is node id of the cluster on natsURL.
-func startNode(t *testing.T, natsURL, id string) *testGateway {
+func startNode(t *testing.T, natsURL, id string, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
-	return startGateway(t, func(c *gateway.Config) {
+	return startGateway(t, append([]func(*gateway.Config){func(c *gateway.Config) {
 		c.Cluster.NATSURL, c.Cluster.NodeID = natsURL, id
 		c.Cluster.Heartbeat = 200 * time.Millisecond
 		c.DrainDuration = 200 * time.Millisecond
-	})
+	}}, opts...)...)
+}
+
+// TestClusterNodesSendTheirOwnEvents: with two nodes posting to one backend,
+// each client's events come from its own node (named in them), and a
+// client on one node closed through the other node's API gets its
+// disconnected from its node, by "api".
+func TestClusterNodesSendTheirOwnEvents(t *testing.T) {
+	nats := startNATS(t, 0)
+	rc := webhooktest.New(t, nil)
+	hooks := withWebhook(rc, "connected", "disconnected")
+	n1, n2 := startNode(t, nats.ClientURL(), "n1", hooks), startNode(t, nats.ClientURL(), "n2", hooks)
+	waitNodes(t, []string{"n1", "n2"}, n1, n2)
+	_, id1 := n1.dial(t)
+	_, id2 := n2.dial(t)
+	n1.mustPost(t, "/client/close", map[string]any{"client_id": id2})
+	eventually(t, "both nodes' events", func() bool { return len(rc.Events()) == 5 }) // 2 node.started, 2 connected, 1 disconnected
+	from := map[string]string{}
+	for _, e := range rc.Events() {
+		if id, ok := e["client_id"].(string); ok {
+			from[e["type"].(string)+" "+id] = fmt.Sprint(e["node"], " ", e["by"])
+		}
+	}
+	want := map[string]string{"connected " + id1: "n1 <nil>", "connected " + id2: "n2 <nil>", "disconnected " + id2: "n2 api"}
+	if !maps.Equal(from, want) {
+		t.Fatalf("events by node: %v, want %v", from, want)
+	}
 }
 
 // nodeIDs is what GET /cluster/nodes lists, sorted.
