@@ -144,9 +144,10 @@ func (g *Gateway) open(c *poller.Conn) error {
 	return nil
 }
 
-// message posts a client's data message to the backend.
+// message posts a client's data message to the backend (installed only when
+// message events are wanted).
 func (g *Gateway) message(c *poller.Conn, m wsframe.Message) {
-	if cl, _ := c.Data().(*client); cl != nil && cl.track != nil && g.hooks.Wants(webhook.TypeMessage) {
+	if cl, _ := c.Data().(*client); cl != nil && cl.track != nil {
 		g.hooks.Message(cl.track, g.snapshot(c.ID(), c.RemoteAddr()), m.Op == ws.OpText, m.Payload)
 	}
 }

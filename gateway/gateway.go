@@ -194,12 +194,13 @@ func (g *Gateway) wsConfig(cfg Config) (poller.Config, error) {
 		}
 		return nil
 	}
-	ws.OnMessage = func(c *poller.Conn, m wsframe.Message) {
-		if g.hooks != nil {
+	ws.OnMessage = cfg.OnMessage // nil: the poller calls nothing per message
+	if g.hooks != nil && g.hooks.Wants(webhook.TypeMessage) {
+		ws.OnMessage = func(c *poller.Conn, m wsframe.Message) {
 			g.message(c, m)
-		}
-		if cfg.OnMessage != nil {
-			cfg.OnMessage(c, m)
+			if cfg.OnMessage != nil {
+				cfg.OnMessage(c, m)
+			}
 		}
 	}
 	ws.OnClose = func(c *poller.Conn, cl poller.Closure) {
