@@ -29,3 +29,28 @@ http_get() {
     exec 3<&-
   fi
 }
+
+# bench_run NAME WS API SCENARIO [FLAGS...]: one wsbench run ($bin/wsbench,
+# sources $LOCAL_ADDRS) against ws://WS/ and http://API, results in
+# $results/NAME.json and .txt; the .json joins written, a failure joins
+# failed. bench_pid is set while it runs, for the caller's cleanup.
+failed=()
+written=()
+bench_run() {
+  local name=$1 ws=$2 api=$3; shift 3
+  rm -f "$results/$name.json" "$results/$name.txt"
+  set +e
+  "$bin/wsbench" "$@" -ws "ws://$ws/" -api "http://$api" -local-addrs "$LOCAL_ADDRS" \
+    -json "$results/$name.json" >"$results/$name.txt" &
+  bench_pid=$!
+  wait "$bench_pid"
+  local status=$?
+  bench_pid=""
+  set -e
+  cat "$results/$name.txt"
+  [ ! -s "$results/$name.json" ] || written+=("$results/$name.json")
+  if [ "$status" -ne 0 ]; then
+    echo "$PROG: $name failed (exit $status)" >&2
+    failed+=("$name")
+  fi
+}

@@ -91,29 +91,13 @@ wait_idle() {
   echo "loadtest.sh: warning: the gateway still holds clients after 30 s" >&2
 }
 
-failed=()
-written=()
 # run NAME SCENARIO [FLAGS...]: one wsbench run, results in NAME.json/.txt.
 run() {
   local name=$1; shift
   kill -0 "$gw_pid" 2>/dev/null || { echo "loadtest.sh: wsgate died; see $results/wsgate.log" >&2; exit 1; }
   wait_idle
   echo "== $name: wsbench $*"
-  rm -f "$results/$name.json" "$results/$name.txt"
-  set +e
-  "$bin/wsbench" "$@" -ws "ws://$WS_ADDR/" -api "http://$API_ADDR" -local-addrs "$LOCAL_ADDRS" \
-    -json "$results/$name.json" >"$results/$name.txt" &
-  bench_pid=$!
-  wait "$bench_pid"
-  local status=$?
-  bench_pid=""
-  set -e
-  cat "$results/$name.txt"
-  [ ! -s "$results/$name.json" ] || written+=("$results/$name.json")
-  if [ "$status" -ne 0 ]; then
-    echo "loadtest.sh: $name failed (exit $status)" >&2
-    failed+=("$name")
-  fi
+  bench_run "$name" "$WS_ADDR" "$API_ADDR" "$@"
 }
 
 if [ "$quick" = 1 ]; then

@@ -141,8 +141,6 @@ wait_idle() {
   echo "webhook-loadtest.sh: warning: $1 still holds clients or queued events after 30 s" >&2
 }
 
-failed=()
-written=()
 # run NAME GATEWAY_WS GATEWAY_API SCENARIO [FLAGS...]: one wsbench run,
 # results in NAME.json/.txt.
 run() {
@@ -152,27 +150,13 @@ run() {
   done
   wait_idle "$api"
   echo "== $name: wsbench $*"
-  rm -f "$results/$name.json" "$results/$name.txt"
   local prof_pid=""
   if [ "$profile" = 1 ] && [ "$api" = "$HOOK_API" ]; then
     (sleep 1; curl -fsS --max-time 20 -o "$results/$name.pprof" "http://$HOOK_PPROF/debug/pprof/profile?seconds=5" || true) &
     prof_pid=$!
   fi
-  set +e
-  "$bin/wsbench" "$@" -ws "ws://$ws/" -api "http://$api" -local-addrs "$LOCAL_ADDRS" \
-    -json "$results/$name.json" >"$results/$name.txt" &
-  bench_pid=$!
-  wait "$bench_pid"
-  local status=$?
-  bench_pid=""
-  set -e
+  bench_run "$name" "$ws" "$api" "$@"
   [ -z "$prof_pid" ] || wait "$prof_pid"
-  cat "$results/$name.txt"
-  [ ! -s "$results/$name.json" ] || written+=("$results/$name.json")
-  if [ "$status" -ne 0 ]; then
-    echo "webhook-loadtest.sh: $name failed (exit $status)" >&2
-    failed+=("$name")
-  fi
 }
 
 if [ "$quick" = 1 ]; then
