@@ -182,6 +182,16 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 // TestMetricsNeedTheToken: with -api-token, /metrics answers 401 without it
 // and the series with it, while the dashboard page (no data in it) loads
 // without it.
+// TestEmbedderAddsASeries: a program embedding the gateway adds its own
+// series through Gateway.Metrics, and GET /metrics serves it with the rest.
+func TestEmbedderAddsASeries(t *testing.T) {
+	g := startGateway(t)
+	g.Metrics().CounterVec("app_orders_total", "Orders pushed.", "kind").WithLabelValues("paid").Add(3)
+	if v := value(g.scrape(t, nil), "app_orders_total", "kind=paid"); v != 3 {
+		t.Fatalf("app_orders_total{kind=paid} = %v, want 3", v)
+	}
+}
+
 func TestMetricsNeedTheToken(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.Token = "s3cret" })
 	if status, _ := g.callRaw(t, http.MethodGet, "/metrics", "", nil); status != http.StatusUnauthorized {
