@@ -179,9 +179,6 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	}
 }
 
-// TestMetricsNeedTheToken: with -api-token, /metrics answers 401 without it
-// and the series with it, while the dashboard page (no data in it) loads
-// without it.
 // TestEmbedderAddsASeries: a program embedding the gateway adds its own
 // series through Gateway.Metrics, and GET /metrics serves it with the rest.
 func TestEmbedderAddsASeries(t *testing.T) {
@@ -192,6 +189,9 @@ func TestEmbedderAddsASeries(t *testing.T) {
 	}
 }
 
+// TestMetricsNeedTheToken: with -api-token, /metrics answers 401 without it
+// and the series with it, while the dashboard page (no data in it) loads
+// without it.
 func TestMetricsNeedTheToken(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.API.Token = "s3cret" })
 	if status, _ := g.callRaw(t, http.MethodGet, "/metrics", "", nil); status != http.StatusUnauthorized {
