@@ -59,17 +59,26 @@ const connectBacklog = 64
 // for long: it delays the next client's question.
 func (s *Sender) Connect(r *ConnectRequest, answer func(Answer)) {
 	body := append(append([]byte(`{"events":[`), s.connectEvent(&r.Client, r.Path, r.Query, r.Header)...), "]}"...)
+	if !s.enqueueJob(connectJob{body, r.Client.Groups, r.Waiting, answer}) {
+		s.count(typeConnect, resultFailed, 1)
+		answer(s.failure()) // no lock held: the answer writes to the client
+	}
+}
+
+// enqueueJob puts j in line unless the line is full or the Sender closing.
+// jobsMu keeps Close from closing the channel during the send.
+func (s *Sender) enqueueJob(j connectJob) bool {
 	s.jobsMu.RLock()
 	defer s.jobsMu.RUnlock()
-	if !s.closing.Load() {
-		select {
-		case s.jobs <- connectJob{body, r.Client.Groups, r.Waiting, answer}:
-			return
-		default:
-		}
+	if s.closing.Load() {
+		return false
 	}
-	s.count(typeConnect, resultFailed, 1)
-	answer(s.failure())
+	select {
+	case s.jobs <- j:
+		return true
+	default:
+		return false
+	}
 }
 
 // connectWorker asks the backend about one client after another.
