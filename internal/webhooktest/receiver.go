@@ -46,6 +46,7 @@ type Receiver struct {
 	mu       sync.Mutex
 	events   []map[string]any // guarded by mu: those of 2xx-answered requests, in order
 	msgIDs   []string         // guarded by mu: every request's webhook-id
+	accepted map[string]bool  // guarded by mu: webhook-ids answered 2xx
 	requests int              // guarded by mu
 }
 
@@ -53,7 +54,7 @@ type Receiver struct {
 // signature (by Secret), timestamp or content type is wrong fails the test
 // and gets 401.
 func New(t testing.TB, answer Answer) *Receiver {
-	rc := &Receiver{t: t, answer: answer}
+	rc := &Receiver{t: t, answer: answer, accepted: map[string]bool{}}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
 	rc.URL = rc.Server.URL
 	t.Cleanup(rc.Server.Close)
@@ -78,7 +79,8 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.requests++
 	rc.msgIDs = append(rc.msgIDs, r.Header.Get("webhook-id"))
-	if status/100 == 2 {
+	if id := r.Header.Get("webhook-id"); status/100 == 2 && !rc.accepted[id] {
+		rc.accepted[id] = true // a retry of a request already taken repeats nothing
 		rc.events = append(rc.events, b.Events...)
 	}
 	rc.mu.Unlock()
@@ -86,7 +88,9 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, text)
 }
 
-// Events returns a copy of the accepted events, in arrival order.
+// Events returns a copy of the accepted events, in arrival order, each
+// request's once (a retry of a request answered 2xx before adds nothing,
+// as a receiver deduplicating on webhook-id would do).
 func (rc *Receiver) Events() []map[string]any {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
